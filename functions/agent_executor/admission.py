@@ -1,0 +1,169 @@
+"""Decide whether an XR can be composed, with messages that name the field and the reason.
+
+Everything the XRD would refuse is refused here too (the spec models carry the
+same constraints); on top, checks the schema cannot express, such as requests
+above limits, which the API server would only reject later on the Deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.utils.quantity import parse_quantity
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from functions.agent_executor.builders.capacity import container_resources
+from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
+
+# Service names are DNS-1035 labels, and every composed name starts with the XR's.
+XR_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+XR_NAME_MAX = 63
+_UNION_TAGS = {"int", "str", "constrained-str", "bool", "list", "dict", "float"}
+_ECHO_LIMIT = 80
+
+
+@dataclass
+class Admission:
+    """The verdict on one XR: a spec to compose, or errors; warnings either way."""
+
+    spec: AgentExecutorSpec | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def normalize_numbers(value: Any) -> Any:
+    """Turn integral floats back into ints.
+
+    protobuf's Struct carries every number as a double, so `minReplicas: 2`
+    arrives as 2.0; the spec is strict about integers, like the API server.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_numbers(v) for v in value]
+    return value
+
+
+def _path(loc: tuple[int | str, ...], extra: str | None) -> str:
+    path = "spec"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _UNION_TAGS or "[" in part:
+            continue  # pydantic's name for a union branch, not a field
+        else:
+            path += f".{part}"
+    if extra:
+        path += extra if extra.startswith("[") else f".{extra}"
+    return path
+
+
+def _echo(path: str, value: Any) -> str:
+    # env values may hold credentials a tenant should not have put there; never repeat them.
+    if path.endswith(".value"):
+        return ""
+    text = repr(value)
+    return f" (got {text[:_ECHO_LIMIT]}{'…' if len(text) > _ECHO_LIMIT else ''})"
+
+
+def _reason(error: ErrorDetails, path: str) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    value = error.get("input")
+    if kind == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str(ctx.get("pattern")), f"must match {ctx.get('pattern')}")
+        return hint + _echo(path, value)
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of AgentExecutor"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}" + _echo(path, value)
+    if kind in ("field_relation", "reserved_env"):
+        return error["msg"]
+    message = error["msg"]
+    return message[:1].lower() + message[1:] + _echo(path, value)
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    """One `path: reason` line per invalid field, in input order."""
+    by_path: dict[str, list[ErrorDetails]] = {}
+    for error in exc.errors():
+        ctx = error.get("ctx", {})
+        extra = ctx.get("field") if isinstance(ctx.get("field"), str) else None
+        by_path.setdefault(_path(error["loc"], extra), []).append(error)
+    lines = []
+    for path, errors in by_path.items():
+        # A union (int-or-string quantity) reports every branch; the pattern
+        # branch says most about a string, the type branch about anything else.
+        chosen = next((e for e in errors if e["type"] == "string_pattern_mismatch"), errors[0])
+        if len(errors) > 1 and chosen["type"] != "string_pattern_mismatch":
+            lines.append(f"{path}: must be an integer or a quantity string such as '500m' or '1Gi'")
+            continue
+        lines.append(f"{path}: {_reason(chosen, path)}")
+    return lines
+
+
+def _metadata_errors(name: str, namespace: str) -> list[str]:
+    errors = []
+    if not name:
+        errors.append("metadata.name: is required")
+    elif len(name) > XR_NAME_MAX or not XR_NAME.match(name):
+        errors.append(
+            "metadata.name: must be a DNS-1035 label of at most 63 characters "
+            f"(lower-case letters, digits, '-', starting with a letter), got {name!r}; "
+            "it names the Service and every composed resource"
+        )
+    if not namespace:
+        errors.append("metadata.namespace: is required; AgentExecutor is a namespaced resource")
+    return errors
+
+
+def _resource_errors(spec: AgentExecutorSpec) -> list[str]:
+    resources = container_resources(spec)
+    errors = []
+    for key in ("cpu", "memory"):
+        request, limit = resources["requests"][key], resources["limits"][key]
+        if parse_quantity(request) > parse_quantity(limit):
+            errors.append(
+                f"spec.resources.requests.{key}: {request} exceeds the limit {limit} "
+                f"(size {spec.size} with overrides); requests must not exceed limits"
+            )
+    return errors
+
+
+def _image_warnings(image: str) -> list[str]:
+    if "@sha256:" in image:
+        return []
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return [
+            f"spec.image: {image!r} has no tag or digest, so it runs whatever ':latest' is "
+            "at pull time; pin a version tag or an @sha256 digest"
+        ]
+    if last.rsplit(":", 1)[1] == "latest":
+        return [
+            f"spec.image: {image!r} uses the mutable 'latest' tag; pods may run different "
+            "code after a reschedule; pin a version tag or an @sha256 digest"
+        ]
+    return []
+
+
+def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
+    """Validate an XR's metadata and spec; never raises for any input."""
+    errors = _metadata_errors(name, namespace)
+    if not isinstance(raw_spec, dict):
+        return Admission(spec=None, errors=[*errors, "spec: is required and must be an object"])
+    try:
+        spec = AgentExecutorSpec.model_validate(normalize_numbers(raw_spec))
+    except ValidationError as exc:
+        return Admission(spec=None, errors=errors + format_errors(exc))
+    errors += _resource_errors(spec)
+    if errors:
+        return Admission(spec=None, errors=errors)
+    return Admission(spec=spec, warnings=_image_warnings(spec.image))

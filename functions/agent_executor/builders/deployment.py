@@ -1,0 +1,202 @@
+"""The worker Deployment: Pod Security "restricted", secrets by key, probes, migrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes.client import models as k8s
+
+from functions.agent_executor.builders.serialize import object_meta, to_manifest
+from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES, container_resources
+from functions.agent_executor.names import (
+    CONTAINER,
+    HTTP_PORT,
+    HTTP_PORT_NAME,
+    INIT_CONTAINER,
+    SHUTDOWN_MARGIN_SECONDS,
+    TERMINATION_GRACE_SECONDS,
+    Workload,
+)
+from functions.agent_executor.spec import AgentExecutorSpec
+
+# The worker image runs as this user; pinning it lets runAsNonRoot be verified
+# even when the image names its user rather than a number.
+RUN_AS_USER = 10001
+TMP_VOLUME = "tmp"
+
+POSTGRES_KEYS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
+DRAGONFLY_KEYS = ("DRAGONFLY_HOST", "DRAGONFLY_PORT")
+# Dragonfly without auth is common inside a cluster; the password stays optional.
+DRAGONFLY_OPTIONAL_KEYS = ("DRAGONFLY_PASSWORD",)
+LLM_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+def _secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8s.V1EnvVar]:
+    return [
+        k8s.V1EnvVar(
+            name=key,
+            value_from=k8s.V1EnvVarSource(
+                secret_key_ref=k8s.V1SecretKeySelector(
+                    name=secret, key=key, optional=True if optional else None
+                )
+            ),
+        )
+        for key in keys
+    ]
+
+
+def _database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+    return _secret_env(spec.secrets.postgres, POSTGRES_KEYS, optional=False)
+
+
+def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+    """The worker's environment, in the order of the contract in DESIGN section 3."""
+    plain = {
+        "NATS_URL": spec.nats.url,
+        "NATS_STREAM_NAME": spec.nats.stream,
+        "NATS_CONSUMER_GROUP": spec.nats.consumer,
+        "PORT": str(HTTP_PORT),
+        "WORKER_CONCURRENCY": str(spec.concurrency),
+        "OTEL_SERVICE_NAME": workload.name,
+        "SHUTDOWN_TIMEOUT_SECONDS": str(TERMINATION_GRACE_SECONDS - SHUTDOWN_MARGIN_SECONDS),
+    }
+    return [
+        *(k8s.V1EnvVar(name=k, value=v) for k, v in plain.items()),
+        *_database_env(spec),
+        *_secret_env(spec.secrets.dragonfly, DRAGONFLY_KEYS, optional=False),
+        *_secret_env(spec.secrets.dragonfly, DRAGONFLY_OPTIONAL_KEYS, optional=True),
+        *_secret_env(spec.secrets.llm_keys, LLM_KEYS, optional=True),
+        *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
+    ]
+
+
+def _restricted_security_context() -> k8s.V1SecurityContext:
+    return k8s.V1SecurityContext(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        run_as_group=RUN_AS_USER,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _tmp_mount() -> list[k8s.V1VolumeMount]:
+    return [k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp")]  # noqa: S108 - an emptyDir
+
+
+def _http_probe(path: str, *, period: int, failures: int, delay: int = 0) -> k8s.V1Probe:
+    return k8s.V1Probe(
+        http_get=k8s.V1HTTPGetAction(path=path, port=HTTP_PORT_NAME),
+        initial_delay_seconds=delay or None,
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=failures,
+    )
+
+
+def _migrations_container(spec: AgentExecutorSpec) -> k8s.V1Container:
+    requests, limits = MIGRATION_RESOURCES
+    return k8s.V1Container(
+        name=INIT_CONTAINER,
+        image=spec.image,
+        command=list(spec.migrations.command),
+        env=_database_env(spec),
+        resources=k8s.V1ResourceRequirements(requests=dict(requests), limits=dict(limits)),
+        security_context=_restricted_security_context(),
+        volume_mounts=_tmp_mount(),
+    )
+
+
+def _worker_container(workload: Workload, spec: AgentExecutorSpec) -> k8s.V1Container:
+    resources = container_resources(spec)
+    return k8s.V1Container(
+        name=CONTAINER,
+        image=spec.image,
+        ports=[k8s.V1ContainerPort(name=HTTP_PORT_NAME, container_port=HTTP_PORT, protocol="TCP")],
+        env=worker_env(workload, spec),
+        env_from=[
+            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=name))
+            for name in spec.secrets.extra
+        ]
+        or None,
+        resources=k8s.V1ResourceRequirements(
+            requests=resources["requests"], limits=resources["limits"]
+        ),
+        # Startup tolerates a slow first connection to Postgres/NATS (up to 2 min);
+        # liveness then only restarts a wedged process, readiness gates traffic.
+        startup_probe=_http_probe("/health", period=2, failures=60),
+        liveness_probe=_http_probe("/health", period=10, failures=3),
+        readiness_probe=_http_probe("/ready", period=5, failures=2),
+        security_context=_restricted_security_context(),
+        volume_mounts=_tmp_mount(),
+        termination_message_policy="FallbackToLogsOnError",
+    )
+
+
+def _topology_spread(workload: Workload) -> list[k8s.V1TopologySpreadConstraint]:
+    return [
+        k8s.V1TopologySpreadConstraint(
+            max_skew=1,
+            topology_key=key,
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
+            match_label_keys=["pod-template-hash"],
+        )
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
+    """Deployment `<name>` running the worker.
+
+    In `keda` mode `replicas` is left out so that the HPA KEDA creates owns it;
+    a desired value here would make Crossplane and the HPA fight over it.
+    """
+    pod = k8s.V1PodSpec(
+        service_account_name=workload.name,
+        automount_service_account_token=False,
+        image_pull_secrets=[k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets]
+        or None,
+        security_context=k8s.V1PodSecurityContext(
+            run_as_non_root=True,
+            run_as_user=RUN_AS_USER,
+            run_as_group=RUN_AS_USER,
+            fs_group=RUN_AS_USER,
+            seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+        ),
+        init_containers=[_migrations_container(spec)] if spec.migrations.enabled else None,
+        containers=[_worker_container(workload, spec)],
+        volumes=[
+            k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))
+        ],
+        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+        topology_spread_constraints=_topology_spread(workload),
+        enable_service_links=False,
+    )
+    template_meta = k8s.V1ObjectMeta(
+        labels=workload.labels(),
+        annotations={
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(HTTP_PORT),
+            "prometheus.io/path": "/metrics",
+        },
+    )
+    return to_manifest(
+        k8s.V1Deployment(
+            api_version="apps/v1",
+            kind="Deployment",
+            metadata=object_meta(workload),
+            spec=k8s.V1DeploymentSpec(
+                replicas=spec.scaling.min_replicas if spec.scaling.mode == "fixed" else None,
+                revision_history_limit=5,
+                selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
+                strategy=k8s.V1DeploymentStrategy(
+                    type="RollingUpdate",
+                    rolling_update=k8s.V1RollingUpdateDeployment(max_surge="25%", max_unavailable=0),
+                ),
+                template=k8s.V1PodTemplateSpec(metadata=template_meta, spec=pod),
+            ),
+        )
+    )

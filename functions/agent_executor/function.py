@@ -1,0 +1,112 @@
+"""The gRPC FunctionRunnerService: request in, desired state out, never an exception."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from crossplane.function import logging, resource, response
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from google.protobuf import struct_pb2
+
+from functions.agent_executor import names
+from functions.agent_executor.cache import ComposeCache
+from functions.agent_executor.readiness import (
+    CONDITION_TYPE,
+    Readiness,
+    resource_readiness,
+    summarize,
+    xr_status,
+)
+
+
+def _field(struct: struct_pb2.Struct, key: str) -> Any:
+    return struct[key] if key in struct else None
+
+
+def observed_summary(req: fnv1.RunFunctionRequest, name: str) -> dict[str, Any] | None:
+    """The parts of an observed resource readiness reads (generation, replicas, status).
+
+    Converting only these keeps a reconcile cheap: a full Deployment with its
+    managed fields is large. `in` comes first because indexing a protobuf map
+    inserts an empty entry.
+    """
+    if name not in req.observed.resources:
+        return None
+    observed = req.observed.resources[name].resource
+    metadata, spec, status = (_field(observed, k) for k in ("metadata", "spec", "status"))
+    summary: dict[str, Any] = {"metadata": {}, "spec": {}, "status": {}}
+    if isinstance(metadata, struct_pb2.Struct) and "generation" in metadata:
+        summary["metadata"]["generation"] = metadata["generation"]
+    if isinstance(spec, struct_pb2.Struct) and "replicas" in spec:
+        summary["spec"]["replicas"] = spec["replicas"]
+    if isinstance(status, struct_pb2.Struct):
+        summary["status"] = resource.struct_to_dict(status)
+    return summary
+
+
+def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.RunFunctionResponse:
+    """Build the response for one request; bad input becomes a fatal result, not an error.
+
+    A fatal response carries the desired state exactly as it arrived, so a
+    refused XR never yields a partial set of resources.
+    """
+    rsp = response.to(req)
+    xr = req.observed.composite.resource
+    metadata = _field(xr, "metadata")
+    if not isinstance(metadata, struct_pb2.Struct):
+        metadata = struct_pb2.Struct()
+    name = str(_field(metadata, "name") or "")
+    namespace = str(_field(metadata, "namespace") or "")
+    spec = _field(xr, "spec")
+    composed = cache.get(name, namespace, spec if isinstance(spec, struct_pb2.Struct) else None)
+
+    if composed.spec is None:
+        response.fatal(rsp, f"invalid AgentExecutor {namespace}/{name}: " + "; ".join(composed.errors))
+        return rsp
+    for message in composed.warnings:
+        response.warning(rsp, message)
+
+    readiness: dict[str, Readiness] = {}
+    for key, struct in composed.resources.items():
+        readiness[key] = resource_readiness(key, observed_summary(req, key))
+        desired = rsp.desired.resources[key]
+        desired.resource.CopyFrom(struct)
+        desired.ready = fnv1.READY_TRUE if readiness[key].ready else fnv1.READY_FALSE
+
+    status = xr_status(composed.workload, composed.spec, observed_summary(req, names.DEPLOYMENT))
+    rsp.desired.composite.resource.get_or_create_struct("status").update(
+        status.model_dump(by_alias=True, exclude_none=True)
+    )
+    overall = summarize(readiness)
+    response.set_conditions(
+        rsp,
+        resource.Condition(
+            typ=CONDITION_TYPE,
+            status="True" if overall.ready else "False",
+            reason=overall.reason,
+            message=overall.message,
+        ),
+    )
+    return rsp
+
+
+class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):  # type: ignore[misc]
+    """Composes an AgentExecutor XR into its Kubernetes resources."""
+
+    def __init__(self, cache: ComposeCache | None = None) -> None:
+        self.log = logging.get_logger()
+        self.cache = cache if cache is not None else ComposeCache()
+
+    async def RunFunction(  # noqa: N802 - the gRPC method name
+        self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
+    ) -> fnv1.RunFunctionResponse:
+        """Run the function; any unexpected failure is reported as a fatal result."""
+        try:
+            return compose_response(req, self.cache)
+        except Exception as exc:  # noqa: BLE001 - the server must outlive any bug
+            self.log.exception("compose failed", tag=req.meta.tag)
+            rsp = response.to(req)
+            response.fatal(rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}")
+            return rsp

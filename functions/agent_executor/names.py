@@ -1,0 +1,61 @@
+"""Deterministic names, labels and well-known constants of composed resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMPONENT = "agent-executor"
+PART_OF = "agentplane"
+CONTAINER = "agent-executor"
+INIT_CONTAINER = "run-migrations"
+HTTP_PORT = 8080
+HTTP_PORT_NAME = "http"
+# Long agent steps need time to finish or checkpoint after SIGTERM; the worker
+# gets a little less than the pod so it can nak what it could not finish.
+TERMINATION_GRACE_SECONDS = 300
+SHUTDOWN_MARGIN_SECONDS = 15
+
+# Composition resource names: the keys of desired/observed resources.
+SERVICE_ACCOUNT = "service-account"
+DEPLOYMENT = "deployment"
+SERVICE = "service"
+SCALED_OBJECT = "scaled-object"
+POD_DISRUPTION_BUDGET = "pod-disruption-budget"
+NETWORK_POLICY = "network-policy"
+SERVICE_MONITOR = "service-monitor"
+NATS_STREAM = "nats-stream"
+NATS_CONSUMER = "nats-consumer"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Identity of one AgentExecutor: its name and namespace."""
+
+    name: str
+    namespace: str
+
+    @property
+    def scaler_name(self) -> str:
+        """Name of the KEDA ScaledObject."""
+        return f"{self.name}-scaler"
+
+    @property
+    def endpoint(self) -> str:
+        """The in-cluster HTTP endpoint written to the XR status."""
+        return f"http://{self.name}.{self.namespace}.svc:{HTTP_PORT}"
+
+    def selector_labels(self) -> dict[str, str]:
+        """Labels that select this workload's pods; immutable once created."""
+        return {
+            "app.kubernetes.io/name": COMPONENT,
+            "app.kubernetes.io/instance": self.name,
+        }
+
+    def labels(self) -> dict[str, str]:
+        """The recommended `app.kubernetes.io/*` labels for every composed resource."""
+        return {
+            **self.selector_labels(),
+            "app.kubernetes.io/component": COMPONENT,
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": "crossplane",
+        }
