@@ -1,0 +1,37 @@
+# The front door. Every target bootstraps .venv from uv.lock first.
+PY        := .venv/bin/python
+VENV_STAMP := .venv/.bootstrapped
+EXAMPLE   := functions/agent_executor/example/xr.yaml
+CLAIMS    := $(wildcard claims)
+
+.PHONY: install render test golden bench lint run-function clean
+
+$(VENV_STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
+	./scripts/bootstrap.sh function dev
+	@touch $@
+
+install: $(VENV_STAMP) ## create .venv with the function and dev dependencies
+
+render: $(VENV_STAMP) ## render the example claims: no cluster, no services
+	$(PY) -m functions.render render $(EXAMPLE) $(CLAIMS)
+
+test: $(VENV_STAMP) ## the whole test suite
+	$(PY) -m pytest
+
+golden: $(VENV_STAMP) ## rewrite generated API manifests and golden files; review the diff
+	$(PY) scripts/generate_apis.py
+	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/golden
+
+bench: $(VENV_STAMP) ## performance figures against same-run baselines (DESIGN section 9)
+	$(PY) -m benchmarks.function_bench
+
+lint: $(VENV_STAMP) ## ruff and mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+run-function: $(VENV_STAMP) ## serve the function insecurely on :9443 for `crossplane render`
+	$(PY) -m functions.agent_executor --insecure --debug --address 0.0.0.0:9443
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

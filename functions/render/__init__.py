@@ -1,0 +1,1 @@
+"""Tenant tooling behind the `agentplane` CLI: local composition rendering."""

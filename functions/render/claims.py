@@ -1,0 +1,50 @@
+"""Finding AgentExecutor claims in files and directories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from functions.agent_executor.spec import API_GROUP, KIND
+from functions.render.yaml_io import load_stream
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One AgentExecutor document and the file it came from."""
+
+    path: Path
+    document: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        meta = self.document.get("metadata", {}) or {}
+        return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def is_agent_executor(document: dict[str, Any]) -> bool:
+    """True for documents of kind AgentExecutor in this platform's API group."""
+    api_version = str(document.get("apiVersion", ""))
+    return document.get("kind") == KIND and api_version.split("/", 1)[0] == API_GROUP
+
+
+def yaml_files(paths: list[Path]) -> list[Path]:
+    """The YAML files named, and those under named directories, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def find_claims(paths: list[Path]) -> list[Claim]:
+    """Every AgentExecutor in the given files and directories."""
+    return [
+        Claim(path, document)
+        for path in yaml_files(paths)
+        for document in load_stream(path)
+        if is_agent_executor(document)
+    ]

@@ -1,0 +1,90 @@
+"""`agentplane`: render AgentExecutor claims locally, the way Crossplane would compose them."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from functions.render.claims import find_claims
+from functions.render.engine import Engine, RenderError
+from functions.render.yaml_io import DocumentError, dump_stream, load_stream
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_COMPOSITION = ROOT / "platform" / "apis" / "agent-executor" / "composition.yaml"
+DEFAULT_FUNCTIONS = ROOT / "platform" / "apis" / "agent-executor" / "function.yaml"
+
+
+def _single(path: Path, kind: str) -> dict[str, object]:
+    docs = [d for d in load_stream(path) if d.get("kind") == kind]
+    if len(docs) != 1:
+        raise DocumentError(f"{path}: expected one {kind}, found {len(docs)}")
+    return docs[0]
+
+
+def render_command(args: argparse.Namespace) -> int:
+    """Print the rendered stream of every claim found under the given paths."""
+    if args.engine == "crossplane":
+        return _delegate(args)
+    composition = _single(args.composition, "Composition")
+    functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
+    observed = load_stream(args.observed_resources) if args.observed_resources else []
+    claims = find_claims(args.paths)
+    if not claims:
+        raise DocumentError(f"no AgentExecutor found in {', '.join(map(str, args.paths))}")
+    out = []
+    with Engine(ROOT, composition, functions) as engine:
+        for claim in claims:
+            try:
+                rendered = engine.render(claim.document, observed)
+            except RenderError as exc:
+                raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
+            out.append(dump_stream(rendered.documents(args.include_function_results)))
+    sys.stdout.write("".join(out))
+    return 0
+
+
+def _delegate(args: argparse.Namespace) -> int:
+    binary = shutil.which("crossplane")
+    if binary is None:
+        raise RenderError("--engine crossplane needs the `crossplane` CLI on PATH")
+    status = 0
+    for claim in find_claims(args.paths):
+        cmd = [binary, "render", str(claim.path), str(args.composition), str(args.functions)]
+        if args.observed_resources:
+            cmd += ["--observed-resources", str(args.observed_resources)]
+        if args.include_function_results:
+            cmd.append("--include-function-results")
+        status = max(status, subprocess.run(cmd, check=False).returncode)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `agentplane` argument parser."""
+    parser = argparse.ArgumentParser(prog="agentplane", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    render = sub.add_parser("render", help="render claims as `crossplane render` would")
+    render.add_argument("paths", nargs="+", type=Path, help="claim files or directories")
+    render.add_argument("--composition", type=Path, default=DEFAULT_COMPOSITION)
+    render.add_argument("--functions", type=Path, default=DEFAULT_FUNCTIONS)
+    render.add_argument("--observed-resources", "-o", type=Path, default=None)
+    render.add_argument("--include-function-results", "-r", action="store_true")
+    render.add_argument("--engine", choices=("builtin", "crossplane"), default="builtin")
+    render.set_defaults(handler=render_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: 0 success, 2 on any error (printed as one line naming its cause)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (DocumentError, RenderError) as exc:
+        print(f"agentplane: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Run a Composition's function pipeline over real gRPC, as `crossplane render` does.
+
+This repository's function is started once per engine (a subprocess on a free
+port) and reused for every XR; a function annotated
+`render.crossplane.io/runtime: Development` is reached at its target address.
+Any other function needs the real Crossplane CLI (`--engine crossplane`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+
+from functions.agent_executor.xrd import FUNCTION_NAME
+
+RUNTIME_ANNOTATION = "render.crossplane.io/runtime"
+TARGET_ANNOTATION = "render.crossplane.io/runtime-development-target"
+DEFAULT_DEVELOPMENT_TARGET = "localhost:9443"
+RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
+COMPOSITE_LABEL = "crossplane.io/composite"
+# crossplane render stamps conditions with a fixed time so output is reproducible.
+RENDER_TIME = "2024-01-01T00:00:00Z"
+_PORT = re.compile(r'"port": (\d+)')
+_SEVERITY = {
+    fnv1.SEVERITY_FATAL: "SEVERITY_FATAL",
+    fnv1.SEVERITY_WARNING: "SEVERITY_WARNING",
+    fnv1.SEVERITY_NORMAL: "SEVERITY_NORMAL",
+}
+_CONDITION_STATUS = {
+    fnv1.STATUS_CONDITION_TRUE: "True",
+    fnv1.STATUS_CONDITION_FALSE: "False",
+    fnv1.STATUS_CONDITION_UNKNOWN: "Unknown",
+}
+
+
+class RenderError(RuntimeError):
+    """Rendering failed; the message says which XR or function and why."""
+
+
+@dataclass
+class Rendered:
+    """What one XR renders to: the XR with its status, composed resources, results."""
+
+    composite: dict[str, Any]
+    resources: list[dict[str, Any]]
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def documents(self, include_results: bool = False) -> list[dict[str, Any]]:
+        """The output stream: XR, composed resources by resource name, then results."""
+        docs = [self.composite, *self.resources]
+        return docs + self.results if include_results else docs
+
+
+def integral(value: Any) -> Any:
+    """Integral floats back to ints: Struct numbers are doubles, manifests want ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
+
+
+class LocalFunction:
+    """This repository's function, started as a subprocess on a free port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.process: subprocess.Popen[str] | None = None
+        self.address = ""
+
+    def start(self) -> str:
+        """Start the server (once) and return its address."""
+        if self.process is not None:
+            return self.address
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "functions.agent_executor", "--insecure", "--address", "127.0.0.1:0"],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            match = _PORT.search(line)
+            if match:
+                self.address = f"127.0.0.1:{match.group(1)}"
+                return self.address
+        self.stop()
+        raise RenderError(f"{FUNCTION_NAME} did not start: {''.join(seen[-5:]).strip()}")
+
+    def stop(self) -> None:
+        """Stop the server if it runs."""
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+
+class Engine:
+    """Renders XRs through a Composition's pipeline; reuse it for many XRs."""
+
+    def __init__(self, root: Path, composition: dict[str, Any], functions: list[dict[str, Any]]) -> None:
+        self.composition = composition
+        self.functions = {f.get("metadata", {}).get("name"): f for f in functions}
+        self.local = LocalFunction(root)
+        self.channels: dict[str, grpc.Channel] = {}
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close channels and stop the local function."""
+        for channel in self.channels.values():
+            channel.close()
+        self.channels.clear()
+        self.local.stop()
+
+    def _address(self, function_name: str) -> str:
+        function = self.functions.get(function_name)
+        if function is None:
+            raise RenderError(
+                f"the Composition's pipeline calls function {function_name!r}, "
+                "which is not among the functions given (--functions)"
+            )
+        annotations = function.get("metadata", {}).get("annotations", {}) or {}
+        if annotations.get(RUNTIME_ANNOTATION) == "Development":
+            return str(annotations.get(TARGET_ANNOTATION, DEFAULT_DEVELOPMENT_TARGET))
+        if function_name == FUNCTION_NAME:
+            return self.local.start()
+        raise RenderError(
+            f"function {function_name!r} is not this repository's function and has no "
+            f"{RUNTIME_ANNOTATION}: Development annotation; the built-in engine cannot run "
+            "its package. Use --engine crossplane to render with the Crossplane CLI."
+        )
+
+    def _stub(self, function_name: str) -> grpcv1.FunctionRunnerServiceStub:
+        address = self._address(function_name)
+        if address not in self.channels:
+            self.channels[address] = grpc.insecure_channel(address)
+        return grpcv1.FunctionRunnerServiceStub(self.channels[address])
+
+    def render(self, xr: dict[str, Any], observed: list[dict[str, Any]] | None = None) -> Rendered:
+        """Run every pipeline step for `xr` and assemble the `crossplane render` output."""
+        observed_state = fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(xr)))
+        for item in observed or []:
+            key = (item.get("metadata", {}).get("annotations", {}) or {}).get(RESOURCE_NAME_ANNOTATION)
+            if key:
+                observed_state.resources[key].resource.CopyFrom(resource.dict_to_struct(item))
+        desired = fnv1.State()
+        context = None
+        results: list[dict[str, Any]] = []
+        conditions: list[dict[str, Any]] = []
+        for step in self.composition.get("spec", {}).get("pipeline", []):
+            req = fnv1.RunFunctionRequest(
+                meta=fnv1.RequestMeta(tag=step["step"]), observed=observed_state, desired=desired
+            )
+            if context is not None:
+                req.context.CopyFrom(context)
+            if step.get("input") is not None:
+                req.input.CopyFrom(resource.dict_to_struct(step["input"]))
+            try:
+                rsp = self._stub(step["functionRef"]["name"]).RunFunction(req, timeout=30)
+            except grpc.RpcError as exc:
+                raise RenderError(f"pipeline step {step['step']!r}: gRPC error: {exc.details()}") from exc
+            for result in rsp.results:
+                if result.severity == fnv1.SEVERITY_FATAL:
+                    raise RenderError(
+                        f"pipeline step {step['step']!r} returned a fatal result: {result.message}"
+                    )
+                results.append(
+                    {
+                        "apiVersion": "render.crossplane.io/v1beta1",
+                        "kind": "Result",
+                        "step": step["step"],
+                        "severity": _SEVERITY.get(result.severity, "SEVERITY_UNSPECIFIED"),
+                        "message": result.message,
+                    }
+                )
+            conditions += [
+                {
+                    "type": c.type,
+                    "status": _CONDITION_STATUS.get(c.status, "Unknown"),
+                    "reason": c.reason,
+                    **({"message": c.message} if c.message else {}),
+                    "lastTransitionTime": RENDER_TIME,
+                }
+                for c in rsp.conditions
+            ]
+            desired = rsp.desired
+            context = rsp.context if rsp.HasField("context") else None
+        return self._assemble(xr, desired, conditions, results)
+
+    def _assemble(
+        self,
+        xr: dict[str, Any],
+        desired: fnv1.State,
+        conditions: list[dict[str, Any]],
+        results: list[dict[str, Any]],
+    ) -> Rendered:
+        metadata = xr.get("metadata", {})
+        name, namespace = metadata.get("name", ""), metadata.get("namespace")
+        all_ready = all(r.ready == fnv1.READY_TRUE for r in desired.resources.values())
+        status = integral(resource.struct_to_dict(desired.composite.resource).get("status", {}))
+        status["conditions"] = [
+            {
+                "type": "Ready",
+                "status": "True" if all_ready else "False",
+                "reason": "Available" if all_ready else "Creating",
+                "lastTransitionTime": RENDER_TIME,
+            },
+            *conditions,
+        ]
+        composite = {
+            "apiVersion": xr.get("apiVersion"),
+            "kind": xr.get("kind"),
+            "metadata": {k: v for k, v in (("name", name), ("namespace", namespace)) if v},
+            "status": status,
+        }
+        owner = {
+            "apiVersion": xr.get("apiVersion"),
+            "kind": xr.get("kind"),
+            "name": name,
+            "uid": metadata.get("uid", ""),
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+        composed = []
+        for key in sorted(desired.resources):
+            manifest = integral(resource.struct_to_dict(desired.resources[key].resource))
+            meta = manifest.setdefault("metadata", {})
+            meta.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
+            meta.setdefault("labels", {})[COMPOSITE_LABEL] = name
+            if "name" not in meta:
+                meta["generateName"] = f"{name}-"
+            if namespace and "namespace" not in meta:
+                meta["namespace"] = namespace
+            meta["ownerReferences"] = [owner]
+            composed.append(manifest)
+        return Rendered(composite=composite, resources=composed, results=results)
+
+
+def canonical(document: Any) -> str:
+    """A stable JSON form, for comparing rendered documents."""
+    return json.dumps(document, sort_keys=True)
