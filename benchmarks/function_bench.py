@@ -51,7 +51,11 @@ class Result:
 def start_server(argv: list[str]) -> tuple[subprocess.Popen[str], int]:
     """Start a function server on a free port and read the port it reports."""
     proc = subprocess.Popen(
-        [sys.executable, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
@@ -77,7 +81,9 @@ def request_for(xr: dict[str, object], variant: int) -> fnv1.RunFunctionRequest:
     )
 
 
-async def drive(port: int, requests: list[fnv1.RunFunctionRequest], callers: int, label: str) -> Result:
+async def drive(
+    port: int, requests: list[fnv1.RunFunctionRequest], callers: int, label: str
+) -> Result:
     """Send every request, `callers` at a time, over one channel."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = grpcv1.FunctionRunnerServiceStub(channel)
@@ -109,7 +115,9 @@ def report(result: Result) -> None:
 
 async def run(calls: int) -> int:
     xr = yaml.safe_load(FULL_XR.read_text())
-    full_proc, full_port = start_server(["-m", "functions.agent_executor", "--insecure", "--address", "127.0.0.1:0"])
+    full_proc, full_port = start_server(
+        ["-m", "functions.agent_executor", "--insecure", "--address", "127.0.0.1:0"]
+    )
     trivial_proc, trivial_port = start_server(["-m", "benchmarks.trivial_function"])
     try:
         results: dict[tuple[str, int], Result] = {}

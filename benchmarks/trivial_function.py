@@ -14,7 +14,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from functions.agent_executor.server import build_server, serve
 
 
-class TrivialFunction(grpcv1.FunctionRunnerServiceServicer):  # type: ignore[misc]
+class TrivialFunction(grpcv1.FunctionRunnerServiceServicer):
     """Composes a single ConfigMap named after the XR."""
 
     async def RunFunction(  # noqa: N802 - the gRPC method name

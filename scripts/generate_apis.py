@@ -16,11 +16,13 @@ sys.path.insert(0, str(ROOT))
 from functions.agent_executor.xrd import (  # noqa: E402 - after the path fix-up
     composite_resource_definition,
     composition,
+    development_function,
     function_package,
 )
 from functions.render.yaml_io import dump  # noqa: E402
 
 API_DIR = ROOT / "platform" / "apis" / "agent-executor"
+EXAMPLE_DIR = ROOT / "functions" / "agent_executor" / "example"
 HEADER = (
     "# Generated from functions/agent_executor/{source} by `make golden`; do not edit by hand.\n"
 )
@@ -34,9 +36,15 @@ def project_version() -> str:
 def rendered() -> dict[Path, str]:
     """Path → file content for every generated API manifest."""
     return {
-        API_DIR / "definition.yaml": HEADER.format(source="spec.py") + dump(composite_resource_definition()),
+        API_DIR / "definition.yaml": HEADER.format(source="spec.py")
+        + dump(composite_resource_definition()),
         API_DIR / "composition.yaml": HEADER.format(source="xrd.py") + dump(composition()),
-        API_DIR / "function.yaml": HEADER.format(source="xrd.py") + dump(function_package(project_version())),
+        API_DIR / "function.yaml": HEADER.format(source="xrd.py")
+        + dump(function_package(project_version())),
+        # For `crossplane render` against `make run-function`.
+        EXAMPLE_DIR / "composition.yaml": HEADER.format(source="xrd.py") + dump(composition()),
+        EXAMPLE_DIR / "functions.yaml": HEADER.format(source="xrd.py")
+        + dump(development_function()),
     }
 
 

@@ -19,7 +19,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="function-agent-executor",
         description="Crossplane composition function for AgentExecutor.",
     )
-    parser.add_argument("--address", default="0.0.0.0:9443", help="listen address (port 0: any free port)")
+    parser.add_argument(
+        "--address", default="0.0.0.0:9443", help="listen address (port 0: any free port)"
+    )
     parser.add_argument(
         "--tls-certs-dir",
         default=os.environ.get("TLS_SERVER_CERTS_DIR"),

@@ -22,7 +22,7 @@ from functions.agent_executor.readiness import (
 
 
 def _field(struct: struct_pb2.Struct, key: str) -> Any:
-    return struct[key] if key in struct else None
+    return struct.get(key)
 
 
 def observed_summary(req: fnv1.RunFunctionRequest, name: str) -> dict[str, Any] | None:
@@ -63,7 +63,9 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
     composed = cache.get(name, namespace, spec if isinstance(spec, struct_pb2.Struct) else None)
 
     if composed.spec is None:
-        response.fatal(rsp, f"invalid AgentExecutor {namespace}/{name}: " + "; ".join(composed.errors))
+        response.fatal(
+            rsp, f"invalid AgentExecutor {namespace}/{name}: " + "; ".join(composed.errors)
+        )
         return rsp
     for message in composed.warnings:
         response.warning(rsp, message)
@@ -92,7 +94,7 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
     return rsp
 
 
-class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):  # type: ignore[misc]
+class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
     """Composes an AgentExecutor XR into its Kubernetes resources."""
 
     def __init__(self, cache: ComposeCache | None = None) -> None:
@@ -105,8 +107,10 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):  # type: igno
         """Run the function; any unexpected failure is reported as a fatal result."""
         try:
             return compose_response(req, self.cache)
-        except Exception as exc:  # noqa: BLE001 - the server must outlive any bug
+        except Exception as exc:
             self.log.exception("compose failed", tag=req.meta.tag)
             rsp = response.to(req)
-            response.fatal(rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}")
+            response.fatal(
+                rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}"
+            )
             return rsp

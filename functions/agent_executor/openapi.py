@@ -93,7 +93,7 @@ def _convert_any_of(node: dict[str, Any], defs: dict[str, Any], path: str) -> di
     branches = [_resolve(b, defs) for b in node["anyOf"] if b.get("type") != "null"]
     outer = {k: v for k, v in node.items() if k != "anyOf"}
     if node.get("x-kubernetes-int-or-string"):
-        types = sorted(b.get("type") for b in branches)
+        types = sorted(str(b.get("type")) for b in branches)
         if types != ["integer", "string"]:
             raise SchemaConversionError(f"{path}: int-or-string needs an int and a str branch")
         out: dict[str, Any] = {

@@ -35,17 +35,21 @@ def _int(value: Any) -> int:
 
 
 def deployment_readiness(observed: dict[str, Any]) -> Readiness:
-    """Ready when Available, the controller has seen the latest spec, and every wanted pod is updated and ready."""
+    """Ready when Available, the latest spec is observed, and all wanted pods are updated and ready."""
     status = observed.get("status", {}) or {}
     wanted = _int(observed.get("spec", {}).get("replicas", 1))
     updated, ready = _int(status.get("updatedReplicas")), _int(status.get("readyReplicas"))
     generation = _int(observed.get("metadata", {}).get("generation"))
     if _int(status.get("observedGeneration")) < generation:
-        return Readiness(False, "RolloutPending", "the Deployment controller has not seen the latest spec")
+        return Readiness(
+            False, "RolloutPending", "the Deployment controller has not seen the latest spec"
+        )
     available = _condition(observed, "Available")
     if available is None or available.get("status") != "True":
         detail = (available or {}).get("message") or "no Available condition yet"
-        return Readiness(False, "DeploymentUnavailable", f"{ready}/{wanted} replicas ready: {detail}")
+        return Readiness(
+            False, "DeploymentUnavailable", f"{ready}/{wanted} replicas ready: {detail}"
+        )
     if updated < wanted or ready < wanted:
         return Readiness(
             False, "RolloutInProgress", f"{updated}/{wanted} replicas updated, {ready} ready"

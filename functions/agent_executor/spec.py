@@ -42,7 +42,10 @@ NATS_ACCOUNT = r"^[^.\s*>]+$"
 HOST_PORT = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # A Kubernetes quantity without a sign: negative requests are never meant.
-QUANTITY = r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+QUANTITY = (
+    r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
 
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS: dict[str, str] = {
@@ -271,7 +274,11 @@ class ScalingSpec(_Model):
             raise PydanticCustomError(
                 "field_relation",
                 "must not exceed maxReplicas ({minimum} > {maximum})",
-                {"field": "minReplicas", "minimum": self.min_replicas, "maximum": self.max_replicas},
+                {
+                    "field": "minReplicas",
+                    "minimum": self.min_replicas,
+                    "maximum": self.max_replicas,
+                },
             )
         return self
 
@@ -339,7 +346,9 @@ class AgentExecutorSpec(_Model):
         default=None, description="Explicit requests/limits that override the size table."
     )
     nats: NatsSpec = Field(
-        default_factory=NatsSpec, description="NATS JetStream input.", json_schema_extra=_object_default()
+        default_factory=NatsSpec,
+        description="NATS JetStream input.",
+        json_schema_extra=_object_default(),
     )
     secrets: SecretsSpec = Field(
         default_factory=SecretsSpec,

@@ -111,3 +111,13 @@ def function_package(version: str) -> dict[str, Any]:
             "revisionHistoryLimit": 3,
         },
     }
+
+
+def development_function(target: str = "localhost:9443") -> dict[str, Any]:
+    """The Function as `crossplane render` should reach a locally running server."""
+    function = function_package("0.0.0-dev")
+    function["metadata"]["annotations"] = {
+        "render.crossplane.io/runtime": "Development",
+        "render.crossplane.io/runtime-development-target": target,
+    }
+    return function

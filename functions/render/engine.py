@@ -86,7 +86,14 @@ class LocalFunction:
         if self.process is not None:
             return self.address
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "functions.agent_executor", "--insecure", "--address", "127.0.0.1:0"],
+            [
+                sys.executable,
+                "-m",
+                "functions.agent_executor",
+                "--insecure",
+                "--address",
+                "127.0.0.1:0",
+            ],
             cwd=self.root,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -121,7 +128,9 @@ class LocalFunction:
 class Engine:
     """Renders XRs through a Composition's pipeline; reuse it for many XRs."""
 
-    def __init__(self, root: Path, composition: dict[str, Any], functions: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, root: Path, composition: dict[str, Any], functions: list[dict[str, Any]]
+    ) -> None:
         self.composition = composition
         self.functions = {f.get("metadata", {}).get("name"): f for f in functions}
         self.local = LocalFunction(root)
@@ -168,7 +177,9 @@ class Engine:
         """Run every pipeline step for `xr` and assemble the `crossplane render` output."""
         observed_state = fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(xr)))
         for item in observed or []:
-            key = (item.get("metadata", {}).get("annotations", {}) or {}).get(RESOURCE_NAME_ANNOTATION)
+            key = (item.get("metadata", {}).get("annotations", {}) or {}).get(
+                RESOURCE_NAME_ANNOTATION
+            )
             if key:
                 observed_state.resources[key].resource.CopyFrom(resource.dict_to_struct(item))
         desired = fnv1.State()
@@ -186,7 +197,9 @@ class Engine:
             try:
                 rsp = self._stub(step["functionRef"]["name"]).RunFunction(req, timeout=30)
             except grpc.RpcError as exc:
-                raise RenderError(f"pipeline step {step['step']!r}: gRPC error: {exc.details()}") from exc
+                raise RenderError(
+                    f"pipeline step {step['step']!r}: gRPC error: {exc.details()}"
+                ) from exc
             for result in rsp.results:
                 if result.severity == fnv1.SEVERITY_FATAL:
                     raise RenderError(

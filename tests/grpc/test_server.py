@@ -98,7 +98,9 @@ def test_bad_input_gets_a_fatal_result_and_the_server_keeps_serving(insecure_por
             timeout=30,
         )
     assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
-    assert "spec.scaling.minReplicas: must not exceed maxReplicas (50 > 20)" in rsp.results[0].message
+    assert (
+        "spec.scaling.minReplicas: must not exceed maxReplicas (50 > 20)" in rsp.results[0].message
+    )
     assert not rsp.desired.resources
     assert [r.severity for r in empty.results] == [fnv1.SEVERITY_FATAL]
     assert "metadata.name: is required" in empty.results[0].message
@@ -113,20 +115,63 @@ def _openssl(*args: str, cwd: Path) -> None:
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all from openssl."""
     d = tmp_path_factory.mktemp("certs")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-             "-days", "1", "-subj", "/CN=test-ca", cwd=d)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        cwd=d,
+    )
     (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     for who in ("tls", "client"):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}.key", "-out", f"{who}.csr",
-                 "-subj", f"/CN={who}", cwd=d)
-        _openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-out", f"{who}.crt", "-days", "1", "-extfile", "san.cnf", cwd=d)
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{who}.key",
+            "-out",
+            f"{who}.csr",
+            "-subj",
+            f"/CN={who}",
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{who}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{who}.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "san.cnf",
+            cwd=d,
+        )
     return d
 
 
 def _minimal_request() -> fnv1.RunFunctionRequest:
     return fnv1.RunFunctionRequest(
-        observed=fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(xr("minimal"))))
+        observed=fnv1.State(
+            composite=fnv1.Resource(resource=resource.dict_to_struct(xr("minimal")))
+        )
     )
 
 
@@ -137,23 +182,31 @@ def test_mtls_server_from_env_accepts_a_client_signed_by_its_ca(certs: Path) -> 
         private_key=(certs / "client.key").read_bytes(),
         certificate_chain=(certs / "client.crt").read_bytes(),
     )
-    with function_server(env=env) as port, grpc.secure_channel(f"127.0.0.1:{port}", credentials) as ch:
+    with (
+        function_server(env=env) as port,
+        grpc.secure_channel(f"127.0.0.1:{port}", credentials) as ch,
+    ):
         rsp = grpcv1.FunctionRunnerServiceStub(ch).RunFunction(_minimal_request(), timeout=30)
     assert "deployment" in rsp.desired.resources
 
 
 def test_mtls_server_refuses_a_client_without_a_certificate(certs: Path) -> None:
     credentials = grpc.ssl_channel_credentials(root_certificates=(certs / "ca.crt").read_bytes())
-    with function_server("--tls-certs-dir", str(certs)) as port, grpc.secure_channel(
-        f"127.0.0.1:{port}", credentials
-    ) as channel, pytest.raises(grpc.RpcError):
+    with (
+        function_server("--tls-certs-dir", str(certs)) as port,
+        grpc.secure_channel(f"127.0.0.1:{port}", credentials) as channel,
+        pytest.raises(grpc.RpcError),
+    ):
         grpcv1.FunctionRunnerServiceStub(channel).RunFunction(_minimal_request(), timeout=10)
 
 
 def test_server_without_certificates_or_insecure_flag_exits_with_a_clear_error() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "functions.agent_executor", "--address", "127.0.0.1:0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 2

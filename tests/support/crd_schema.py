@@ -50,7 +50,7 @@ def _unknown_fields(value: Any, schema: dict[str, Any], path: str) -> Iterator[s
                 yield from _unknown_fields(item, props[key], f"{path}.{key}")
             elif isinstance(extra, dict):
                 yield from _unknown_fields(item, extra, f"{path}.{key}")
-            elif props is not None and path != "" and not (path == ".metadata"):
+            elif props is not None and path != "" and path != ".metadata":
                 yield f"{path}.{key}: unknown field"
             elif props is not None and path == "" and key not in ("apiVersion", "kind", "metadata"):
                 yield f".{key}: unknown field"

@@ -6,8 +6,8 @@ from typing import Any
 
 from kubernetes.client import models as k8s
 
-from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES, container_resources
+from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from functions.agent_executor.names import (
     CONTAINER,
     HTTP_PORT,
@@ -24,7 +24,13 @@ from functions.agent_executor.spec import AgentExecutorSpec
 RUN_AS_USER = 10001
 TMP_VOLUME = "tmp"
 
-POSTGRES_KEYS = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
+POSTGRES_KEYS = (
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+)
 DRAGONFLY_KEYS = ("DRAGONFLY_HOST", "DRAGONFLY_PORT")
 # Dragonfly without auth is common inside a cluster; the password stays optional.
 DRAGONFLY_OPTIONAL_KEYS = ("DRAGONFLY_PASSWORD",)
@@ -157,7 +163,9 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
     pod = k8s.V1PodSpec(
         service_account_name=workload.name,
         automount_service_account_token=False,
-        image_pull_secrets=[k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets]
+        image_pull_secrets=[
+            k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
+        ]
         or None,
         security_context=k8s.V1PodSecurityContext(
             run_as_non_root=True,
@@ -194,7 +202,9 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
                 selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
                 strategy=k8s.V1DeploymentStrategy(
                     type="RollingUpdate",
-                    rolling_update=k8s.V1RollingUpdateDeployment(max_surge="25%", max_unavailable=0),
+                    rolling_update=k8s.V1RollingUpdateDeployment(
+                        max_surge="25%", max_unavailable=0
+                    ),
                 ),
                 template=k8s.V1PodTemplateSpec(metadata=template_meta, spec=pod),
             ),

@@ -18,7 +18,11 @@ def build_scaled_object(workload: Workload, spec: AgentExecutorSpec) -> dict[str
         workload,
         name=workload.scaler_name,
         spec={
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload.name},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": workload.name,
+            },
             "minReplicaCount": scaling.min_replicas,
             "maxReplicaCount": scaling.max_replicas,
             "pollingInterval": scaling.polling_interval,

@@ -1,0 +1,28 @@
+"""Image hygiene that can be checked without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+DOCKERFILE = ROOT / "functions" / "agent_executor" / "Dockerfile"
+
+
+def test_function_image_builds_and_runs_on_the_same_python() -> None:
+    text = DOCKERFILE.read_text()
+    froms = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
+    assert froms[0].startswith("${PYTHON_IMAGE}") and froms[1] == "${PYTHON_IMAGE}"
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11\.\d+-slim", text, flags=re.MULTILINE)
+
+
+def test_function_image_runs_as_a_numeric_non_root_user() -> None:
+    users = re.findall(r"^USER (\S+)", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+
+
+def test_function_image_carries_no_tests_and_no_dev_dependencies() -> None:
+    text = DOCKERFILE.read_text()
+    assert "COPY tests" not in text and "COPY . " not in text
+    assert "--extra function" in text and "--extra dev" not in text
+    assert "tests" in (ROOT / ".dockerignore").read_text().split()
