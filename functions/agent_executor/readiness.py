@@ -35,7 +35,7 @@ def _int(value: Any) -> int:
 
 
 def deployment_readiness(observed: dict[str, Any]) -> Readiness:
-    """Ready when Available, the latest spec is observed, and all wanted pods are updated and ready."""
+    """Ready: Available, latest spec observed, every wanted pod updated and ready."""
     status = observed.get("status", {}) or {}
     wanted = _int(observed.get("spec", {}).get("replicas", 1))
     updated, ready = _int(status.get("updatedReplicas")), _int(status.get("readyReplicas"))
