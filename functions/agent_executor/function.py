@@ -22,7 +22,7 @@ from functions.agent_executor.readiness import (
 
 
 def _field(struct: struct_pb2.Struct, key: str) -> Any:
-    return struct.get(key)
+    return struct[key] if key in struct else None  # noqa: SIM401 - Struct has no .get()
 
 
 def observed_summary(req: fnv1.RunFunctionRequest, name: str) -> dict[str, Any] | None:
