@@ -20,6 +20,7 @@ from functions.agent_executor.xrd import (  # noqa: E402 - after the path fix-up
     function_package,
 )
 from functions.render.yaml_io import dump  # noqa: E402
+from scripts.api_reference import api_reference  # noqa: E402
 
 API_DIR = ROOT / "platform" / "apis" / "agent-executor"
 EXAMPLE_DIR = ROOT / "functions" / "agent_executor" / "example"
