@@ -46,6 +46,7 @@ def rendered() -> dict[Path, str]:
         EXAMPLE_DIR / "composition.yaml": HEADER.format(source="xrd.py") + dump(composition()),
         EXAMPLE_DIR / "functions.yaml": HEADER.format(source="xrd.py")
         + dump(development_function()),
+        ROOT / "docs" / "api-reference.md": api_reference(),
     }
 
 
