@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubernetes.utils.quantity import parse_quantity
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
 XR_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 XR_NAME_MAX = 63
+MAX_PORT = 65535
 _UNION_TAGS = {"int", "str", "constrained-str", "bool", "list", "dict", "float"}
 _ECHO_LIMIT = 80
 
@@ -64,8 +66,9 @@ def _path(loc: tuple[int | str, ...], extra: str | None) -> str:
 
 
 def _echo(path: str, value: Any) -> str:
-    # env values may hold credentials a tenant should not have put there; never repeat them.
-    if path.endswith(".value"):
+    # env may hold credentials a tenant should not have put there, in whatever
+    # shape it was written; nothing under it is ever repeated back.
+    if path == "spec.env" or path.startswith(("spec.env[", "spec.env.")):
         return ""
     text = repr(value)
     return f" (got {text[:_ECHO_LIMIT]}{'…' if len(text) > _ECHO_LIMIT else ''})"
@@ -137,6 +140,20 @@ def _resource_errors(spec: AgentExecutorSpec) -> list[str]:
     return errors
 
 
+def _port_errors(spec: AgentExecutorSpec) -> list[str]:
+    # The patterns admit any digits after ':'; a port must also be in range.
+    errors = []
+    for item in spec.nats.url.split(","):
+        try:
+            urlsplit(item).port  # noqa: B018 - parsing raises on a bad port
+        except ValueError:
+            errors.append(f"spec.nats.url: {item!r} has a port outside 1-65535")
+    port = int(spec.nats.monitoring_endpoint.rsplit(":", 1)[1])
+    if not 1 <= port <= MAX_PORT:
+        errors.append(f"spec.nats.monitoringEndpoint: port {port} is outside 1-65535")
+    return errors
+
+
 def _image_warnings(image: str) -> list[str]:
     if "@sha256:" in image:
         return []
@@ -163,7 +180,7 @@ def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
         spec = AgentExecutorSpec.model_validate(normalize_numbers(raw_spec))
     except ValidationError as exc:
         return Admission(spec=None, errors=errors + format_errors(exc))
-    errors += _resource_errors(spec)
+    errors += _resource_errors(spec) + _port_errors(spec)
     if errors:
         return Admission(spec=None, errors=errors)
     return Admission(spec=spec, warnings=_image_warnings(spec.image))
