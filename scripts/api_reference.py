@@ -74,7 +74,9 @@ def _rows(node: dict[str, Any], path: str) -> list[str]:
             constraints.append("required")
         default = f"`{sub['default']}`" if "default" in sub else ""
         description = sub.get("description", "")
-        rows.append(f"| `{field}` | {kind} | {default} | {', '.join(constraints)} | {description} |")
+        rows.append(
+            f"| `{field}` | {kind} | {default} | {', '.join(constraints)} | {description} |"
+        )
         if sub.get("type") == "object":
             rows += _rows(sub, field)
         if sub.get("type") == "array" and sub["items"].get("type") == "object":

@@ -23,7 +23,7 @@ from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 XR_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 XR_NAME_MAX = 63
 MAX_PORT = 65535
-_UNION_TAGS = {"int", "str", "constrained-str", "bool", "list", "dict", "float"}
+_UNION_TAGS = {"int", "str", "constrained-int", "constrained-str", "bool", "list", "dict", "float"}
 _ECHO_LIMIT = 80
 
 
@@ -106,7 +106,9 @@ def format_errors(exc: ValidationError) -> list[str]:
         # branch says most about a string, the type branch about anything else.
         chosen = next((e for e in errors if e["type"] == "string_pattern_mismatch"), errors[0])
         if len(errors) > 1 and chosen["type"] != "string_pattern_mismatch":
-            lines.append(f"{path}: must be an integer or a quantity string such as '500m' or '1Gi'")
+            lines.append(
+                f"{path}: must be a non-negative integer or a quantity string such as '500m' or '1Gi'"
+            )
             continue
         lines.append(f"{path}: {_reason(chosen, path)}")
     return lines
@@ -132,7 +134,12 @@ def _resource_errors(spec: AgentExecutorSpec) -> list[str]:
     errors = []
     for key in ("cpu", "memory"):
         request, limit = resources["requests"][key], resources["limits"][key]
-        if parse_quantity(request) > parse_quantity(limit):
+        try:
+            too_high = parse_quantity(request) > parse_quantity(limit)
+        except ValueError as exc:
+            errors.append(f"spec.resources: {key} quantity {request!r}/{limit!r} is invalid: {exc}")
+            continue
+        if too_high:
             errors.append(
                 f"spec.resources.requests.{key}: {request} exceeds the limit {limit} "
                 f"(size {spec.size} with overrides); requests must not exceed limits"
@@ -145,8 +152,10 @@ def _port_errors(spec: AgentExecutorSpec) -> list[str]:
     errors = []
     for item in spec.nats.url.split(","):
         try:
-            urlsplit(item).port  # noqa: B018 - parsing raises on a bad port
+            port = urlsplit(item).port
         except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= MAX_PORT:
             errors.append(f"spec.nats.url: {item!r} has a port outside 1-65535")
     port = int(spec.nats.monitoring_endpoint.rsplit(":", 1)[1])
     if not 1 <= port <= MAX_PORT:

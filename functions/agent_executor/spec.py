@@ -41,10 +41,11 @@ NATS_SUBJECT = r"^(>|([^.\s*>]+|\*)(\.([^.\s*>]+|\*))*(\.>)?)$"
 NATS_ACCOUNT = r"^[^.\s*>]+$"
 HOST_PORT = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-# A Kubernetes quantity without a sign: negative requests are never meant.
+# A Kubernetes quantity without a sign (negative requests are never meant) and
+# with an integer exponent, the only kind the quantity parser accepts.
 QUANTITY = (
     r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
-    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?[0-9]+))?$"
 )
 
 # What each pattern means, for error messages a person can act on.
@@ -85,7 +86,9 @@ RESERVED_ENV = (
 )
 
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, min_length=1, max_length=253)]
-Quantity = StrictInt | Annotated[str, Field(pattern=QUANTITY, max_length=64)]
+Quantity = (
+    Annotated[StrictInt, Field(ge=0)] | Annotated[str, Field(pattern=QUANTITY, max_length=64)]
+)
 Size = Literal["micro", "small", "medium", "large"]
 
 

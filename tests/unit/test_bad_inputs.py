@@ -270,12 +270,6 @@ def test_integral_floats_from_protobuf_are_accepted_as_integers() -> None:
     assert verdict.spec.concurrency == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: admit() raises ValueError from parse_quantity for '1e1.5': the QUANTITY "
-    "pattern (spec.py) allows a fractional exponent that kubernetes' parse_quantity "
-    "(admission._resource_errors) rejects",
-)
 def test_quantity_with_fractional_exponent_is_refused_not_raised() -> None:
     verdict = admit("worker", "team-a", _spec(resources={"requests": {"cpu": "1e1.5"}}))
 
@@ -283,11 +277,6 @@ def test_quantity_with_fractional_exponent_is_refused_not_raised() -> None:
     assert "quantity" in _line_for(verdict.errors, "spec.resources.requests.cpu")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Quantity's StrictInt branch (spec.py) has no lower bound, so an integer "
-    "request of -1 is admitted and composed as cpu '-1' on the Deployment",
-)
 def test_negative_integer_quantity_is_refused() -> None:
     verdict = admit("worker", "team-a", _spec(resources={"requests": {"cpu": -1}}))
 
@@ -295,17 +284,35 @@ def test_negative_integer_quantity_is_refused() -> None:
     assert "non-negative" in _line_for(verdict.errors, "spec.resources.requests.cpu")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: NATS_URL_LIST admits any port text; network_policy.nats_endpoints then "
-    "raises ValueError('Port out of range') from urllib, so compose_response raises",
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nats://nats.nats.svc:99999",
+        "nats://nats.nats.svc:abc",
+        "nats://a.svc:4222,nats://b.svc:70000",
+    ],
 )
-def test_nats_url_with_out_of_range_port_is_a_fatal_result_naming_the_field() -> None:
-    rsp = _run(make_xr(_spec(nats={"url": "nats://nats.nats.svc:99999"})))
+def test_nats_url_with_a_bad_port_is_a_fatal_result_naming_the_field(url: str) -> None:
+    rsp = _run(make_xr(_spec(nats={"url": url})))
 
     assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
     assert "spec.nats.url:" in rsp.results[0].message
     assert len(rsp.desired.resources) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["nats-headless:0", "nats-headless:65536"])
+def test_monitoring_endpoint_with_a_port_out_of_range_is_refused(endpoint: str) -> None:
+    verdict = admit("worker", "team-a", _spec(nats={"monitoringEndpoint": endpoint}))
+
+    assert verdict.spec is None
+    assert "outside 1-65535" in _line_for(verdict.errors, "spec.nats.monitoringEndpoint")
+
+
+def test_nats_url_with_port_zero_is_refused() -> None:
+    verdict = admit("worker", "team-a", _spec(nats={"url": "nats://nats.nats.svc:0"}))
+
+    assert verdict.spec is None
+    assert "outside 1-65535" in _line_for(verdict.errors, "spec.nats.url")
 
 
 # --- warnings about mutable image references ------------------------------------------------
@@ -394,12 +401,6 @@ def test_env_values_are_not_echoed_when_another_field_is_wrong() -> None:
     assert not any(SECRET in line for line in verdict.errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: admission._echo only hides paths ending in '.value'; env written "
-    "compose-style (list of 'KEY=value' strings or a mapping) is echoed at spec.env / "
-    "spec.env[0] with its secret value",
-)
 @pytest.mark.parametrize(
     "env",
     [
