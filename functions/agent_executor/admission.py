@@ -107,7 +107,8 @@ def format_errors(exc: ValidationError) -> list[str]:
         chosen = next((e for e in errors if e["type"] == "string_pattern_mismatch"), errors[0])
         if len(errors) > 1 and chosen["type"] != "string_pattern_mismatch":
             lines.append(
-                f"{path}: must be a non-negative integer or a quantity string such as '500m' or '1Gi'"
+                f"{path}: must be a non-negative integer "
+                "or a quantity string such as '500m' or '1Gi'"
             )
             continue
         lines.append(f"{path}: {_reason(chosen, path)}")
