@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 
@@ -46,6 +47,9 @@ async def run(args: argparse.Namespace) -> int:
         print(f"function-agent-executor: {exc}", file=sys.stderr)
         return 2
     await server.start()
+    # Everything imported so far lives for the whole process; keeping it out of
+    # the collector's scans shortens the pauses that show up in p99 latency.
+    gc.freeze()
     host = args.address.rsplit(":", 1)[0]
     # Tools that start the function on port 0 read the bound port from this line.
     log.info("serving", address=f"{host}:{port}", port=port, tls=not args.insecure)

@@ -71,11 +71,15 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
         response.warning(rsp, message)
 
     readiness: dict[str, Readiness] = {}
-    for key, struct in composed.resources.items():
+    # Ours replace same-named resources of earlier pipeline steps; others stay.
+    for key in composed.resources:
+        if key in rsp.desired.resources:
+            del rsp.desired.resources[key]
+    rsp.desired.MergeFromString(composed.desired_bytes)
+    for key in composed.resources:
         readiness[key] = resource_readiness(key, observed_summary(req, key))
-        desired = rsp.desired.resources[key]
-        desired.resource.CopyFrom(struct)
-        desired.ready = fnv1.READY_TRUE if readiness[key].ready else fnv1.READY_FALSE
+        ready = readiness[key].ready
+        rsp.desired.resources[key].ready = fnv1.READY_TRUE if ready else fnv1.READY_FALSE
 
     status = xr_status(composed.workload, composed.spec, observed_summary(req, names.DEPLOYMENT))
     rsp.desired.composite.resource.get_or_create_struct("status").update(
