@@ -7,7 +7,7 @@ CLAIMS    := $(wildcard claims)
 .PHONY: install render test golden bench lint run-function clean
 
 $(VENV_STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
-	./scripts/bootstrap.sh function dev
+	./scripts/bootstrap.sh function cli dev
 	@touch $@
 
 install: $(VENV_STAMP) ## create .venv with the function and dev dependencies

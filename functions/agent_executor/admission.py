@@ -115,7 +115,8 @@ def format_errors(exc: ValidationError) -> list[str]:
     return lines
 
 
-def _metadata_errors(name: str, namespace: str) -> list[str]:
+def metadata_errors(name: str, namespace: str) -> list[str]:
+    """Problems with the XR's name and namespace, which every composed name derives from."""
     errors = []
     if not name:
         errors.append("metadata.name: is required")
@@ -183,7 +184,7 @@ def _image_warnings(image: str) -> list[str]:
 
 def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
     """Validate an XR's metadata and spec; never raises for any input."""
-    errors = _metadata_errors(name, namespace)
+    errors = metadata_errors(name, namespace)
     if not isinstance(raw_spec, dict):
         return Admission(spec=None, errors=[*errors, "spec: is required and must be an object"])
     try:

@@ -1,4 +1,4 @@
-"""`agentplane`: render AgentExecutor claims locally, the way Crossplane would compose them."""
+"""`agentplane`: validate, render and diff AgentExecutor claims locally, with no cluster."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 
 from functions.render.claims import find_claims
+from functions.render.diff import GitError, diff_claims, format_markdown, format_text
 from functions.render.engine import Engine, RenderError
+from functions.render.validate import validate_paths
 from functions.render.yaml_io import DocumentError, dump_stream, load_stream
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_COMPOSITION = ROOT / "platform" / "apis" / "agent-executor" / "composition.yaml"
 DEFAULT_FUNCTIONS = ROOT / "platform" / "apis" / "agent-executor" / "function.yaml"
+DEFAULT_XRD = ROOT / "platform" / "apis" / "agent-executor" / "definition.yaml"
 
 
 def _single(path: Path, kind: str) -> dict[str, object]:
@@ -31,11 +34,12 @@ def render_command(args: argparse.Namespace) -> int:
     composition = _single(args.composition, "Composition")
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
     observed = load_stream(args.observed_resources) if args.observed_resources else []
-    claims = find_claims(args.paths)
-    if not claims:
-        raise DocumentError(f"no AgentExecutor found in {', '.join(map(str, args.paths))}")
     out = []
     with Engine(ROOT, composition, functions) as engine:
+        engine.local.launch()  # boots while the claims are read
+        claims = find_claims(args.paths)
+        if not claims:
+            raise DocumentError(f"no AgentExecutor found in {', '.join(map(str, args.paths))}")
         for claim in claims:
             try:
                 rendered = engine.render(claim.document, observed)
@@ -44,6 +48,27 @@ def render_command(args: argparse.Namespace) -> int:
             out.append(dump_stream(rendered.documents(args.include_function_results)))
     sys.stdout.write("".join(out))
     return 0
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """Print `file: field.path: reason` for every problem; 1 when there is any."""
+    xrd = _single(args.xrd, "CompositeResourceDefinition")
+    report = validate_paths(args.paths, xrd)
+    for finding in report.findings or []:
+        print(finding)
+    verdict = "ok" if report.ok else f"{len(report.findings or [])} problem(s)"
+    print(f"{report.files} file(s), {report.claims} claim(s): {verdict}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    """Print per-resource diffs against --base; 0 no change, 1 changes."""
+    result = diff_claims(Path.cwd(), args.base, args.paths)
+    if args.format == "markdown":
+        sys.stdout.write(format_markdown(result, args.base))
+    else:
+        sys.stdout.write(format_text(result))
+    return 1 if result.changes else 0
 
 
 def _delegate(args: argparse.Namespace) -> int:
@@ -73,15 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--include-function-results", "-r", action="store_true")
     render.add_argument("--engine", choices=("builtin", "crossplane"), default="builtin")
     render.set_defaults(handler=render_command)
+
+    validate = sub.add_parser("validate", help="check YAML files and claims against the XRD")
+    validate.add_argument("paths", nargs="*", type=Path, default=[Path(".")])
+    validate.add_argument("--xrd", type=Path, default=DEFAULT_XRD)
+    validate.set_defaults(handler=validate_command)
+
+    diff = sub.add_parser("diff", help="rendered-resource diff of the claims changed since REF")
+    diff.add_argument("paths", nargs="*", type=Path, help="limit to these files or directories")
+    diff.add_argument("--base", required=True, help="git ref to compare against, e.g. origin/main")
+    diff.add_argument("--format", choices=("text", "markdown"), default="text")
+    diff.set_defaults(handler=diff_command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: 0 success, 2 on any error (printed as one line naming its cause)."""
+    """Entry point: 0 success, 1 findings or changes, 2 on any error (one line naming its cause)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (DocumentError, RenderError) as exc:
+    except (DocumentError, RenderError, GitError) as exc:
         print(f"agentplane: {exc}", file=sys.stderr)
         return 2
 

@@ -81,10 +81,10 @@ class LocalFunction:
         self.process: subprocess.Popen[str] | None = None
         self.address = ""
 
-    def start(self) -> str:
-        """Start the server (once) and return its address."""
+    def launch(self) -> None:
+        """Start the process without waiting, so it boots while the caller reads claims."""
         if self.process is not None:
-            return self.address
+            return
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -99,7 +99,13 @@ class LocalFunction:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self.process.stdout is not None
+
+    def start(self) -> str:
+        """Start the server (once) and return its address."""
+        if self.address:
+            return self.address
+        self.launch()
+        assert self.process is not None and self.process.stdout is not None
         seen = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -116,6 +122,7 @@ class LocalFunction:
 
     def stop(self) -> None:
         """Stop the server if it runs."""
+        self.address = ""
         if self.process is not None:
             self.process.terminate()
             try:

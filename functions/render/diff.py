@@ -1,0 +1,208 @@
+"""`agentplane diff`: what a change does to the rendered resources of the claims.
+
+The base is rendered from a git worktree at REF with REF's own Composition and
+function code; the head from the working tree. Only claims whose files changed
+are rendered, unless the function, the XRD or the Composition changed, in which
+case every claim is, because any of them may render differently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from functions.render.claims import find_claims, yaml_files
+from functions.render.engine import Engine, RenderError
+from functions.render.yaml_io import DocumentError, dump, load_stream
+
+# Changes under these paths can change every claim's rendering.
+API_PATHS = ("functions/agent_executor/", "platform/apis/")
+COMPOSITION = Path("platform/apis/agent-executor/composition.yaml")
+FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
+COMMENT_MARKER = "<!-- agentplane-diff -->"
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message carries git's own words."""
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` and return stdout."""
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise GitError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One rendered document that was added, removed or changed."""
+
+    claim: str
+    resource: str
+    status: str  # added | removed | changed
+    diff: str
+
+
+@dataclass
+class DiffResult:
+    """Every change, and which claim files were compared."""
+
+    changes: list[ResourceChange] = field(default_factory=list)
+    claim_files: list[str] = field(default_factory=list)
+    api_changed: bool = False
+
+
+def changed_paths(repo: Path, base: str) -> list[str]:
+    """Files that differ between REF and the working tree, untracked files included."""
+    tracked = git(repo, "diff", "--name-only", base, "--").splitlines()
+    untracked = git(repo, "ls-files", "--others", "--exclude-standard").splitlines()
+    return sorted(set(tracked) | set(untracked))
+
+
+@contextmanager
+def worktree(repo: Path, ref: str) -> Iterator[Path]:
+    """A detached, temporary worktree of `ref`, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="agentplane-base-") as tmp:
+        target = Path(tmp) / "base"
+        git(repo, "worktree", "add", "--detach", "--quiet", str(target), ref)
+        try:
+            yield target
+        finally:
+            git(repo, "worktree", "remove", "--force", str(target))
+
+
+def _key(document: dict[str, Any]) -> str:
+    meta = document.get("metadata", {}) or {}
+    where = (
+        f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
+    )
+    return f"{document.get('kind')} {where}"
+
+
+def render_files(root: Path, relative: list[str]) -> dict[tuple[str, str], str]:
+    """(claim file, resource) → YAML, for every AgentExecutor in the files that exist under root."""
+    files = [root / r for r in relative if (root / r).is_file()]
+    claims = find_claims(files)
+    if not claims:
+        return {}
+    composition = load_stream(root / COMPOSITION)[0]
+    functions = load_stream(root / FUNCTIONS)
+    rendered: dict[tuple[str, str], str] = {}
+    with Engine(root, composition, functions) as engine:
+        for claim in claims:
+            label = f"{claim.path.relative_to(root)} ({claim.label})"
+            try:
+                result = engine.render(claim.document)
+            except RenderError as exc:
+                raise RenderError(f"{label}: {exc}") from exc
+            for document in result.documents():
+                rendered[(label, _key(document))] = dump(document, sort_keys=True)
+    return rendered
+
+
+def compare(
+    base: dict[tuple[str, str], str], head: dict[tuple[str, str], str]
+) -> list[ResourceChange]:
+    """Per-resource unified diffs, in claim and resource order."""
+    changes = []
+    for key in sorted(set(base) | set(head)):
+        before, after = base.get(key), head.get(key)
+        if before == after:
+            continue
+        status = "added" if before is None else "removed" if after is None else "changed"
+        diff = "".join(
+            difflib.unified_diff(
+                (before or "").splitlines(keepends=True),
+                (after or "").splitlines(keepends=True),
+                fromfile=f"base/{key[1]}",
+                tofile=f"head/{key[1]}",
+            )
+        )
+        changes.append(ResourceChange(key[0], key[1], status, diff))
+    return changes
+
+
+def diff_claims(repo: Path, base: str, paths: list[Path]) -> DiffResult:
+    """Render the affected claims at `base` and in the working tree and compare them."""
+    repo = Path(git(repo, "rev-parse", "--show-toplevel").strip())
+    git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    changed = changed_paths(repo, base)
+    api_changed = any(p.startswith(API_PATHS) for p in changed)
+    # Without paths: the tenant content in claims/ when the repo has it, else everything.
+    default = ["claims"] if (repo / "claims").is_dir() else [""]
+    scopes = [p.resolve().relative_to(repo).as_posix() for p in paths] or default
+
+    def in_scope(relative: str) -> bool:
+        return any(
+            s in ("", ".") or relative == s or relative.startswith(s.rstrip("/") + "/")
+            for s in scopes
+        )
+
+    with worktree(repo, base) as base_root:
+        if api_changed:
+            candidates = {
+                p.relative_to(root).as_posix()
+                for root in (repo, base_root)
+                for p in yaml_files([root / s for s in scopes if (root / s).exists()])
+            }
+        else:
+            candidates = {p for p in changed if p.endswith((".yaml", ".yml"))}
+        claim_files = sorted(c for c in candidates if in_scope(c))
+        try:
+            before = render_files(base_root, claim_files)
+        except DocumentError as exc:
+            raise DocumentError(f"at {base}: {exc}") from exc
+        after = render_files(repo, claim_files)
+    return DiffResult(compare(before, after), claim_files, api_changed)
+
+
+def format_text(result: DiffResult) -> str:
+    """Plain unified diffs, one block per resource."""
+    if not result.changes:
+        return "no changes to rendered resources\n"
+    blocks = [f"=== {c.claim}: {c.resource} ({c.status})\n{c.diff}" for c in result.changes]
+    return "\n".join(blocks)
+
+
+def format_markdown(result: DiffResult, base: str) -> str:
+    """A pull-request comment: a summary table, then a collapsible diff per resource."""
+    lines = [COMMENT_MARKER, "## agentplane: rendered resource changes", ""]
+    scope = (
+        "every claim (the function, XRD or Composition changed)"
+        if result.api_changed
+        else ("claims whose files changed")
+    )
+    lines.append(f"Compared against `{base}`; rendered {scope}.")
+    lines.append("")
+    if not result.changes:
+        lines.append("No changes to rendered resources.")
+        return "\n".join(lines) + "\n"
+    counts: dict[str, dict[str, int]] = {}
+    for change in result.changes:
+        row = counts.setdefault(change.claim, {"added": 0, "removed": 0, "changed": 0})
+        row[change.status] += 1
+    lines += ["| claim | added | removed | changed |", "|---|---|---|---|"]
+    lines += [
+        f"| `{c}` | {n['added']} | {n['removed']} | {n['changed']} |" for c, n in counts.items()
+    ]
+    lines.append("")
+    for change in result.changes:
+        lines += [
+            f"<details><summary><code>{change.claim}</code>: {change.resource} ({change.status})"
+            "</summary>",
+            "",
+            "```diff",
+            change.diff.rstrip("\n"),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines)
