@@ -1,0 +1,204 @@
+"""`agentplane` as a tenant runs it: subprocesses on temporary git repositories."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+ANALYTICS = Path("claims/intelligence-analytics/agent-executor.yaml")
+DEEPAGENTS = Path("claims/intelligence-deepagents/agent-executor.yaml")
+
+
+def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "functions.render", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository holding the function, the API manifests and the example claims."""
+    target = tmp_path / "repo"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in ("functions", "platform/apis", "claims"):
+        shutil.copytree(ROOT / part, target / part, ignore=ignore)
+    git(target, "init", "--quiet", "--initial-branch=main")
+    git(target, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(target, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "base")
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_diff_without_changes_exits_0(repo: Path) -> None:
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert (proc.returncode, proc.stdout) == (0, "no changes to rendered resources\n"), proc.stderr
+
+
+def test_a_changed_claim_shows_only_its_own_resources(repo: Path) -> None:
+    edit(repo / ANALYTICS, "concurrency: 4", "concurrency: 6")
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "intelligence-analytics/analytics-executor" in proc.stdout
+    assert "deepagents" not in proc.stdout
+    assert "-          value: '4'\n+          value: '6'" in proc.stdout
+    assert "Deployment intelligence-analytics/analytics-executor (changed)" in proc.stdout
+    # the consumer's maxAckPending and maxRequestBatch follow concurrency
+    assert "Consumer intelligence-analytics/analytics-executor-consumer (changed)" in proc.stdout
+
+
+def test_a_change_to_the_function_shows_every_claim(repo: Path) -> None:
+    edit(
+        repo / "functions/agent_executor/names.py",
+        "TERMINATION_GRACE_SECONDS = 300",
+        "TERMINATION_GRACE_SECONDS = 600",
+    )
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "Deployment intelligence-analytics/analytics-executor (changed)" in proc.stdout
+    assert "Deployment intelligence-deepagents/deepagents-executor (changed)" in proc.stdout
+    assert "+      terminationGracePeriodSeconds: 600" in proc.stdout
+
+
+def test_a_new_claim_file_shows_its_resources_as_added(repo: Path) -> None:
+    new = repo / "claims/intelligence-deepagents/second.yaml"
+    document = yaml.safe_load((repo / DEEPAGENTS).read_text())
+    document["metadata"]["name"] = "second-executor"
+    new.write_text(yaml.safe_dump(document))
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "Deployment intelligence-deepagents/second-executor (added)" in proc.stdout
+    assert "deepagents-executor" not in proc.stdout
+
+
+def test_markdown_diff_is_a_pull_request_comment(repo: Path) -> None:
+    edit(repo / DEEPAGENTS, "size: medium", "size: large")
+    proc = run(repo, "diff", "--base", "HEAD", "--format", "markdown")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("<!-- agentplane-diff -->\n")
+    assert "| claim | added | removed | changed |" in proc.stdout
+    assert "<details><summary>" in proc.stdout
+    assert "```diff" in proc.stdout
+    assert "+            cpu: '4'" in proc.stdout
+
+
+def test_diff_against_an_unknown_ref_exits_2(repo: Path) -> None:
+    proc = run(repo, "diff", "--base", "no-such-ref")
+    assert proc.returncode == 2
+    assert "no-such-ref" in proc.stderr
+
+
+def test_an_invalid_claim_fails_validation_naming_file_and_field(repo: Path) -> None:
+    edit(repo / ANALYTICS, "size: small", "size: huge")
+    edit(
+        repo / DEEPAGENTS,
+        "image: ghcr.io/bizmatters/deepagents-runtime:0.4.2",
+        "image: Not An Image",
+    )
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith(f"{ANALYTICS}: spec.size: ") and "huge" in line for line in lines), (
+        lines
+    )
+    assert any(line.startswith(f"{DEEPAGENTS}: spec.image: ") for line in lines), lines
+
+
+def test_validation_catches_what_only_the_function_would_refuse(repo: Path) -> None:
+    edit(repo / ANALYTICS, "memory: 768Mi", "memory: 8Gi")
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 1
+    assert f"{ANALYTICS}: spec.resources.requests.memory: 8Gi exceeds the limit 3Gi" in proc.stdout
+
+
+def test_validation_reports_unparseable_yaml_with_its_line(repo: Path) -> None:
+    (repo / "claims/broken.yaml").write_text("apiVersion: v1\nkind: [unclosed\n")
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 1
+    assert (
+        "claims/broken.yaml:3:1: invalid YAML" in proc.stdout
+        or "claims/broken.yaml:2" in proc.stdout
+    )
+
+
+def test_valid_claims_pass_validation(repo: Path) -> None:
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 0, proc.stdout
+    assert "2 claim(s): ok" in proc.stderr
+
+
+def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_label(
+    repo: Path,
+) -> None:
+    proc = run(repo, "render", str(DEEPAGENTS))
+    assert proc.returncode == 0, proc.stderr
+    documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    xr, resources = documents[0], documents[1:]
+    assert (xr["kind"], xr["metadata"]["name"]) == ("AgentExecutor", "deepagents-executor")
+    assert xr["status"]["endpoint"] == "http://deepagents-executor.intelligence-deepagents.svc:8080"
+    names = [
+        r["metadata"]["annotations"]["crossplane.io/composition-resource-name"] for r in resources
+    ]
+    assert names == sorted(names)
+    for document in resources:
+        assert document["metadata"]["labels"]["crossplane.io/composite"] == "deepagents-executor"
+        assert document["metadata"]["ownerReferences"] == [
+            {
+                "apiVersion": "platform.bizmatters.io/v1alpha1",
+                "kind": "AgentExecutor",
+                "name": "deepagents-executor",
+                "uid": "",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+
+
+def test_render_of_a_directory_renders_every_claim_with_one_function(repo: Path) -> None:
+    proc = run(repo, "render", "claims", "--include-function-results")
+    assert proc.returncode == 0, proc.stderr
+    xrs = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "AgentExecutor"]
+    assert sorted(x["metadata"]["name"] for x in xrs) == [
+        "analytics-executor",
+        "deepagents-executor",
+    ]
+
+
+def test_render_with_observed_resources_marks_the_xr_ready(repo: Path) -> None:
+    shutil.copy(ROOT / "tests/fixtures/xrs/ready.yaml", repo / "ready.yaml")
+    shutil.copy(ROOT / "tests/fixtures/observed/ready.yaml", repo / "observed.yaml")
+    proc = run(repo, "render", "ready.yaml", "--observed-resources", "observed.yaml")
+    assert proc.returncode == 0, proc.stderr
+    xr = next(d for d in yaml.safe_load_all(proc.stdout) if d)
+    ready = next(c for c in xr["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True"
+
+
+def test_render_engine_crossplane_without_the_cli_says_what_is_missing(repo: Path) -> None:
+    if shutil.which("crossplane"):
+        pytest.fail("this test expects no crossplane CLI on PATH")
+    proc = run(repo, "render", str(DEEPAGENTS), "--engine", "crossplane")
+    assert proc.returncode == 2
+    assert "crossplane` CLI" in proc.stderr
