@@ -24,6 +24,7 @@ golden: $(VENV_STAMP) ## rewrite generated API manifests and golden files; revie
 
 bench: $(VENV_STAMP) ## performance figures against same-run baselines (DESIGN section 9)
 	$(PY) -m benchmarks.function_bench
+	$(PY) -m benchmarks.render_bench
 
 lint: $(VENV_STAMP) ## ruff and mypy
 	$(PY) -m ruff check .

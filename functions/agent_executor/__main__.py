@@ -10,7 +10,7 @@ import sys
 
 from crossplane.function import logging
 
-from functions.agent_executor.function import AgentExecutorFunction
+from functions.agent_executor.function import AgentExecutorFunction, warm_up
 from functions.agent_executor.server import ServerConfigError, build_server, serve
 
 
@@ -47,6 +47,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"function-agent-executor: {exc}", file=sys.stderr)
         return 2
     await server.start()
+    warm_up()
     # Everything imported so far lives for the whole process; keeping it out of
     # the collector's scans shortens the pauses that show up in p99 latency.
     gc.freeze()

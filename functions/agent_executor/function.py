@@ -11,7 +11,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
 from functions.agent_executor import names
-from functions.agent_executor.cache import ComposeCache
+from functions.agent_executor.cache import ComposeCache, compose_xr
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
     Readiness,
@@ -118,3 +118,10 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
                 rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}"
             )
             return rsp
+
+
+def warm_up() -> None:
+    """Compose one XR before serving, so the first real call does not pay for lazy imports."""
+    composed = compose_xr("warm-up", "default", {"image": "registry.local/warm-up:1"})
+    if composed.spec is None:  # the built-in example must always be admitted
+        raise RuntimeError(f"warm-up composition was refused: {composed.errors}")

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from functions.render.claims import find_claims
-from functions.render.diff import GitError, diff_claims, format_markdown, format_text
-from functions.render.engine import Engine, RenderError
-from functions.render.validate import validate_paths
-from functions.render.yaml_io import DocumentError, dump_stream, load_stream
+from functions.render.errors import RenderError
+from functions.render.gitops import GitError
+from functions.render.local_function import LocalFunction
+from functions.render.yaml_io import DocumentError, load_stream
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_COMPOSITION = ROOT / "platform" / "apis" / "agent-executor" / "composition.yaml"
@@ -31,18 +30,25 @@ def render_command(args: argparse.Namespace) -> int:
     """Print the rendered stream of every claim found under the given paths."""
     if args.engine == "crossplane":
         return _delegate(args)
+    # Launch the function first: it boots while this process imports the engine.
+    local = LocalFunction(ROOT)
+    local.launch()
+    from functions.render.claims import find_claims
+    from functions.render.engine import Engine
+    from functions.render.yaml_io import dump_stream
+
     composition = _single(args.composition, "Composition")
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
     observed = load_stream(args.observed_resources) if args.observed_resources else []
     out = []
-    with Engine(ROOT, composition, functions) as engine:
-        engine.local.launch()  # boots while the claims are read
+    with Engine(ROOT, composition, functions, local=local) as engine:
         claims = find_claims(args.paths)
         if not claims:
             raise DocumentError(f"no AgentExecutor found in {', '.join(map(str, args.paths))}")
+        results = engine.render_many([c.document for c in claims], observed)
         for claim in claims:
             try:
-                rendered = engine.render(claim.document, observed)
+                rendered = next(results)
             except RenderError as exc:
                 raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
             out.append(dump_stream(rendered.documents(args.include_function_results)))
@@ -52,6 +58,9 @@ def render_command(args: argparse.Namespace) -> int:
 
 def validate_command(args: argparse.Namespace) -> int:
     """Print `file: field.path: reason` for every problem; 1 when there is any."""
+    # Imported here: the CEL engine and the kubernetes package take ~0.7 s to load.
+    from functions.render.validate import validate_paths
+
     xrd = _single(args.xrd, "CompositeResourceDefinition")
     report = validate_paths(args.paths, xrd)
     for finding in report.findings or []:
@@ -63,6 +72,8 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def diff_command(args: argparse.Namespace) -> int:
     """Print per-resource diffs against --base; 0 no change, 1 changes."""
+    from functions.render.diff import diff_claims, format_markdown, format_text
+
     result = diff_claims(Path.cwd(), args.base, args.paths)
     if args.format == "markdown":
         sys.stdout.write(format_markdown(result, args.base))
@@ -72,6 +83,8 @@ def diff_command(args: argparse.Namespace) -> int:
 
 
 def _delegate(args: argparse.Namespace) -> int:
+    from functions.render.claims import find_claims
+
     binary = shutil.which("crossplane")
     if binary is None:
         raise RenderError("--engine crossplane needs the `crossplane` CLI on PATH")

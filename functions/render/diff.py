@@ -9,7 +9,6 @@ case every claim is, because any of them may render differently.
 from __future__ import annotations
 
 import difflib
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from functions.render.claims import find_claims, yaml_files
-from functions.render.engine import Engine, RenderError
+from functions.render.engine import Engine
+from functions.render.errors import RenderError
+from functions.render.gitops import git
 from functions.render.yaml_io import DocumentError, dump, load_stream
 
 # Changes under these paths can change every claim's rendering.
@@ -26,18 +27,6 @@ API_PATHS = ("functions/agent_executor/", "platform/apis/")
 COMPOSITION = Path("platform/apis/agent-executor/composition.yaml")
 FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
 COMMENT_MARKER = "<!-- agentplane-diff -->"
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message carries git's own words."""
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in `repo` and return stdout."""
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise GitError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ Any other function needs the real Crossplane CLI (`--engine crossplane`).
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
-import time
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 from functions.agent_executor.xrd import FUNCTION_NAME
+from functions.render.errors import RenderError
+from functions.render.local_function import LocalFunction
 
 RUNTIME_ANNOTATION = "render.crossplane.io/runtime"
 TARGET_ANNOTATION = "render.crossplane.io/runtime-development-target"
@@ -31,7 +32,6 @@ RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
 COMPOSITE_LABEL = "crossplane.io/composite"
 # crossplane render stamps conditions with a fixed time so output is reproducible.
 RENDER_TIME = "2024-01-01T00:00:00Z"
-_PORT = re.compile(r'"port": (\d+)')
 _SEVERITY = {
     fnv1.SEVERITY_FATAL: "SEVERITY_FATAL",
     fnv1.SEVERITY_WARNING: "SEVERITY_WARNING",
@@ -42,10 +42,6 @@ _CONDITION_STATUS = {
     fnv1.STATUS_CONDITION_FALSE: "False",
     fnv1.STATUS_CONDITION_UNKNOWN: "Unknown",
 }
-
-
-class RenderError(RuntimeError):
-    """Rendering failed; the message says which XR or function and why."""
 
 
 @dataclass
@@ -73,75 +69,22 @@ def integral(value: Any) -> Any:
     return value
 
 
-class LocalFunction:
-    """This repository's function, started as a subprocess on a free port."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.process: subprocess.Popen[str] | None = None
-        self.address = ""
-
-    def launch(self) -> None:
-        """Start the process without waiting, so it boots while the caller reads claims."""
-        if self.process is not None:
-            return
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "functions.agent_executor",
-                "--insecure",
-                "--address",
-                "127.0.0.1:0",
-            ],
-            cwd=self.root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def start(self) -> str:
-        """Start the server (once) and return its address."""
-        if self.address:
-            return self.address
-        self.launch()
-        assert self.process is not None and self.process.stdout is not None
-        seen = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            match = _PORT.search(line)
-            if match:
-                self.address = f"127.0.0.1:{match.group(1)}"
-                return self.address
-        self.stop()
-        raise RenderError(f"{FUNCTION_NAME} did not start: {''.join(seen[-5:]).strip()}")
-
-    def stop(self) -> None:
-        """Stop the server if it runs."""
-        self.address = ""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
-
-
 class Engine:
     """Renders XRs through a Composition's pipeline; reuse it for many XRs."""
 
     def __init__(
-        self, root: Path, composition: dict[str, Any], functions: list[dict[str, Any]]
+        self,
+        root: Path,
+        composition: dict[str, Any],
+        functions: list[dict[str, Any]],
+        local: LocalFunction | None = None,
     ) -> None:
         self.composition = composition
         self.functions = {f.get("metadata", {}).get("name"): f for f in functions}
-        self.local = LocalFunction(root)
+        # A function already launched by the caller, or one started on first use.
+        self.local = local if local is not None else LocalFunction(root)
         self.channels: dict[str, grpc.Channel] = {}
+        self._lock = threading.Lock()  # render_many calls _stub from several threads
 
     def __enter__(self) -> Engine:
         return self
@@ -175,10 +118,22 @@ class Engine:
         )
 
     def _stub(self, function_name: str) -> grpcv1.FunctionRunnerServiceStub:
-        address = self._address(function_name)
-        if address not in self.channels:
-            self.channels[address] = grpc.insecure_channel(address)
-        return grpcv1.FunctionRunnerServiceStub(self.channels[address])
+        with self._lock:
+            address = self._address(function_name)
+            if address not in self.channels:
+                self.channels[address] = grpc.insecure_channel(address)
+            return grpcv1.FunctionRunnerServiceStub(self.channels[address])
+
+    def render_many(
+        self, xrs: list[dict[str, Any]], observed: list[dict[str, Any]] | None = None
+    ) -> Iterator[Rendered]:
+        """Render XRs concurrently, yielding results in input order.
+
+        While the function process composes one XR, this process converts and
+        prints another: on two cores that overlap is most of the speed-up.
+        """
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            yield from pool.map(lambda xr: self.render(xr, observed), xrs)
 
     def render(self, xr: dict[str, Any], observed: list[dict[str, Any]] | None = None) -> Rendered:
         """Run every pipeline step for `xr` and assemble the `crossplane render` output."""

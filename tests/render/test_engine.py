@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from functions.agent_executor.xrd import composition, development_function, function_package
-from functions.render.engine import Engine, RenderError
+from functions.render.engine import Engine
+from functions.render.errors import RenderError
 from tests.conftest import ROOT, XR_FIXTURES
 from tests.support.function_server import function_server
 
