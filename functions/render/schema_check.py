@@ -117,15 +117,24 @@ def _cel_rules(value: Any, schema: dict[str, Any], path: str) -> Iterator[Proble
             yield from _cel_rules(item, schema["items"], _join(path, index))
 
 
-def check(document: Any, schema: dict[str, Any]) -> list[Problem]:
-    """Every problem with `document` (defaults already applied by the caller, if wanted)."""
+def check(
+    document: Any, schema: dict[str, Any], pattern_hints: dict[str, str] | None = None
+) -> list[Problem]:
+    """Every problem with `document` (defaults already applied by the caller, if wanted).
+
+    `pattern_hints` turns a regular expression into words a person can act on.
+    """
     validator = jsonschema.Draft202012Validator(schema)
     found = []
     for error in validator.iter_errors(document):
         path = ""
         for part in error.absolute_path:
             path = _join(path, part)
-        found.append(Problem(path, error.message))
+        reason = error.message
+        hint = (pattern_hints or {}).get(str(error.validator_value))
+        if error.validator == "pattern" and hint:
+            reason = f"{hint} (got {error.instance!r})"
+        found.append(Problem(path, reason))
     found += _unknown_fields(document, schema, "")
     if not found:  # CEL rules assume a schema-valid object, as in the API server
         found += _cel_rules(document, schema, "")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.agent_executor.admission import admit, metadata_errors
-from functions.agent_executor.spec import COMPOSITE_API_VERSION
+from functions.agent_executor.spec import COMPOSITE_API_VERSION, PATTERN_HINTS
 from functions.render.claims import is_agent_executor, yaml_files
 from functions.render.schema_check import apply_defaults, check
 from functions.render.yaml_io import DocumentError, load_stream
@@ -70,7 +70,7 @@ def validate_claim(path: Path, document: dict[str, Any], schema: dict[str, Any])
         for line in metadata_errors(str(meta.get("name", "")), str(meta.get("namespace", "")))
     ]
     defaulted = apply_defaults(document, schema)
-    schema_problems = check(defaulted, schema)
+    schema_problems = check(defaulted, schema, PATTERN_HINTS)
     findings += [Finding(path, p.path, p.reason) for p in schema_problems]
     if not schema_problems:
         verdict = admit(
