@@ -21,4 +21,4 @@ fi
 
 ARGS=()
 for extra in "${EXTRAS[@]}"; do ARGS+=(--extra "$extra"); done
-"$UV" sync --frozen --python "$(command -v python3)" "${ARGS[@]}" --quiet
+"$UV" sync --frozen --compile-bytecode --python "$(command -v python3)" "${ARGS[@]}" --quiet
