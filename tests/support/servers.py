@@ -1,0 +1,189 @@
+"""Real NATS JetStream, Redis and PostgreSQL servers for tests, started from local binaries.
+
+Each starts on a free port in a temporary directory and is stopped afterwards.
+When NATS_URL, REDIS_URL or DATABASE_URL is set, that server is used instead,
+so the same tests run against `docker-compose.test.yml` services.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ServerError(RuntimeError):
+    """A test server could not be started; the message says which and why."""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, what: str, proc: subprocess.Popen[bytes] | None, timeout: float = 30) -> None:
+    """Block until 127.0.0.1:`port` accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServerError(f"{what} exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ServerError(f"{what} did not listen on port {port} within {timeout} s")
+
+
+def _binary(name: str, *fallbacks: str) -> str:
+    for candidate in (name, *fallbacks):
+        found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
+        if found:
+            return found
+    raise ServerError(f"{name} is not installed (`.ci/run` installs it with apt-get)")
+
+
+@dataclass
+class NatsServer:
+    """A `nats-server -js` process; `restart()` keeps its port and its JetStream store."""
+
+    url: str
+    port: int = 0
+    store: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.store is not None
+        self.proc = subprocess.Popen(
+            [_binary("nats-server", "/usr/sbin/nats-server"), "-js", "-a", "127.0.0.1",
+             "-p", str(self.port), "-sd", str(self.store)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, "nats-server", self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def nats_server() -> Iterator[NatsServer]:
+    """NATS with JetStream: NATS_URL, or a fresh server in a temp dir."""
+    if os.environ.get("NATS_URL"):
+        yield NatsServer(url=os.environ["NATS_URL"])
+        return
+    with tempfile.TemporaryDirectory(prefix="nats-") as store:
+        port = free_port()
+        server = NatsServer(url=f"nats://127.0.0.1:{port}", port=port, store=Path(store))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """Redis: REDIS_URL, or a fresh non-persistent server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    port = free_port()
+    proc = subprocess.Popen(
+        [_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, "redis-server", proc)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _as_postgres_user(argv: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; Debian's server package has a `postgres` user.
+    if os.geteuid() != 0:
+        return argv
+    return [_binary("runuser"), "-u", "postgres", "--", *argv]
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster; `stop()`/`start()` simulate an outage."""
+
+    url: str
+    port: int = 0
+    data: Path | None = None
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.data is not None
+        pg_ctl = _binary("pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl")
+        subprocess.run(
+            _as_postgres_user([pg_ctl, "-D", str(self.data), "-w", "-t", "60", *args]),
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def start(self) -> None:
+        assert self.data is not None
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg_ctl("-o", options, "-l", str(self.data / "server.log"), "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "stop")
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """PostgreSQL: DATABASE_URL, or a fresh cluster (initdb as the postgres user)."""
+    if os.environ.get("DATABASE_URL"):
+        yield PostgresServer(url=os.environ["DATABASE_URL"])
+        return
+    parent = Path(tempfile.mkdtemp(prefix="pg-"))
+    data = parent / "data"
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(parent, "postgres", "postgres")
+        initdb = _binary("initdb", "/usr/lib/postgresql/15/bin/initdb")
+        result = subprocess.run(
+            _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
+                               "--encoding=UTF8", "--no-sync"]),
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise ServerError(f"initdb failed: {result.stderr.strip()}")
+        port = free_port()
+        server = PostgresServer(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", port=port, data=data)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10, what: str = "condition") -> None:
+    """Poll `check` until it is true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
