@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from functions.agent_executor.builders.capacity import container_resources
+from functions.agent_executor.nats_contract import PLATFORM_STREAMS, subjects_overlap
 from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
@@ -165,6 +166,30 @@ def _port_errors(spec: AgentExecutorSpec) -> list[str]:
     return errors
 
 
+def _managed_stream_errors(spec: AgentExecutorSpec) -> list[str]:
+    # A tenant's managed stream must not take over a platform stream: NACK would
+    # reconcile it to the tenant's settings, and JetStream refuses overlapping subjects.
+    nats = spec.nats
+    if not nats.manage_stream:
+        return []
+    errors = []
+    if nats.stream in PLATFORM_STREAMS:
+        errors.append(
+            f"spec.nats.stream: {nats.stream} is a platform stream; "
+            "a managed stream (manageStream: true) needs a name of its own"
+        )
+    for index, subject in enumerate(nats.subjects):
+        for stream, platform_subjects in PLATFORM_STREAMS.items():
+            clash = next((p for p in platform_subjects if subjects_overlap(subject, p)), None)
+            if clash:
+                errors.append(
+                    f"spec.nats.subjects[{index}]: {subject!r} overlaps {clash!r} of the "
+                    f"platform stream {stream}; use a subject with more tokens, "
+                    "e.g. 'agent.execute.<team>.*'"
+                )
+    return errors
+
+
 def _image_warnings(image: str) -> list[str]:
     if "@sha256:" in image:
         return []
@@ -191,7 +216,7 @@ def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
         spec = AgentExecutorSpec.model_validate(normalize_numbers(raw_spec))
     except ValidationError as exc:
         return Admission(spec=None, errors=errors + format_errors(exc))
-    errors += _resource_errors(spec) + _port_errors(spec)
+    errors += _resource_errors(spec) + _port_errors(spec) + _managed_stream_errors(spec)
     if errors:
         return Admission(spec=None, errors=errors)
     return Admission(spec=spec, warnings=_image_warnings(spec.image))

@@ -30,7 +30,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, what: str, proc: subprocess.Popen[bytes] | None, timeout: float = 30) -> None:
+def wait_for_port(
+    port: int, what: str, proc: subprocess.Popen[bytes] | None, timeout: float = 30
+) -> None:
     """Block until 127.0.0.1:`port` accepts connections."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,9 +66,18 @@ class NatsServer:
     def start(self) -> None:
         assert self.store is not None
         self.proc = subprocess.Popen(
-            [_binary("nats-server", "/usr/sbin/nats-server"), "-js", "-a", "127.0.0.1",
-             "-p", str(self.port), "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                _binary("nats-server", "/usr/sbin/nats-server"),
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-sd",
+                str(self.store),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, "nats-server", self.proc)
 
@@ -105,9 +116,19 @@ def redis_server() -> Iterator[str]:
         return
     port = free_port()
     proc = subprocess.Popen(
-        [_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            _binary("redis-server"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, "redis-server", proc)
@@ -137,7 +158,9 @@ class PostgresServer:
         pg_ctl = _binary("pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl")
         subprocess.run(
             _as_postgres_user([pg_ctl, "-D", str(self.data), "-w", "-t", "60", *args]),
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def start(self) -> None:
@@ -162,14 +185,28 @@ def postgres_server() -> Iterator[PostgresServer]:
             shutil.chown(parent, "postgres", "postgres")
         initdb = _binary("initdb", "/usr/lib/postgresql/15/bin/initdb")
         result = subprocess.run(
-            _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
-                               "--encoding=UTF8", "--no-sync"]),
-            capture_output=True, text=True, check=False,
+            _as_postgres_user(
+                [
+                    initdb,
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise ServerError(f"initdb failed: {result.stderr.strip()}")
         port = free_port()
-        server = PostgresServer(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", port=port, data=data)
+        server = PostgresServer(
+            url=f"postgresql://postgres@127.0.0.1:{port}/postgres", port=port, data=data
+        )
         server.start()
         try:
             yield server

@@ -512,7 +512,9 @@ def test_service_monitor_scrapes_metrics_on_the_http_port() -> None:
 
 
 def test_nack_stream_and_consumer_are_composed_only_with_manage_stream() -> None:
-    managed = _composed_keys(spec_with(nats={"manageStream": True}))
+    managed = _composed_keys(
+        spec_with(nats={"manageStream": True, "stream": "JOBS", "subjects": ["jobs.>"]})
+    )
 
     assert {names.NATS_STREAM, names.NATS_CONSUMER} <= managed
     assert not {names.NATS_STREAM, names.NATS_CONSUMER} & _composed_keys(spec_with())
@@ -533,7 +535,13 @@ def test_nack_stream_is_a_file_backed_work_queue_with_the_spec_subjects() -> Non
 
 def test_nack_consumer_acks_explicitly_with_an_ack_wait_and_the_spec_max_deliver() -> None:
     spec = spec_with(
-        nats={"manageStream": True, "stream": "JOBS", "consumer": "w", "maxDeliver": 9}
+        nats={
+            "manageStream": True,
+            "stream": "JOBS",
+            "subjects": ["jobs.>"],
+            "consumer": "w",
+            "maxDeliver": 9,
+        }
     )
 
     consumer = build_consumer(WORKLOAD, spec)["spec"]
@@ -547,7 +555,14 @@ def test_nack_consumer_acks_explicitly_with_an_ack_wait_and_the_spec_max_deliver
 
 
 def test_nack_objects_are_reached_through_every_server_of_the_url() -> None:
-    spec = spec_with(nats={"manageStream": True, "url": "nats://a.n.svc:4222,nats://b.n.svc:4222"})
+    spec = spec_with(
+        nats={
+            "manageStream": True,
+            "stream": "JOBS",
+            "subjects": ["jobs.>"],
+            "url": "nats://a.n.svc:4222,nats://b.n.svc:4222",
+        }
+    )
 
     assert build_stream(WORKLOAD, spec)["spec"]["servers"] == [
         "nats://a.n.svc:4222",
@@ -606,7 +621,7 @@ def test_integer_resource_override_becomes_a_quantity_string() -> None:
 
 FULL_SPEC: dict[str, Any] = {
     "image": "ghcr.io/bizmatters/agent-executor:0.1.0",
-    "nats": {"manageStream": True},
+    "nats": {"manageStream": True, "stream": "JOBS", "subjects": ["jobs.>"]},
     "serviceMonitor": {"enabled": True},
 }
 
