@@ -4,10 +4,10 @@ VENV_STAMP := .venv/.bootstrapped
 EXAMPLE   := functions/agent_executor/example/xr.yaml
 CLAIMS    := $(wildcard claims)
 
-.PHONY: install render test golden bench lint run-function clean
+.PHONY: install render test golden bench lint run-function dev-services run-worker clean
 
 $(VENV_STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
-	./scripts/bootstrap.sh function cli dev
+	./scripts/bootstrap.sh function cli worker dev
 	@touch $@
 
 install: $(VENV_STAMP) ## create .venv with the function and dev dependencies
@@ -33,6 +33,14 @@ lint: $(VENV_STAMP) ## ruff and mypy
 
 run-function: $(VENV_STAMP) ## serve the function insecurely on :9443 for `crossplane render`
 	$(PY) -m functions.agent_executor --insecure --debug --address 0.0.0.0:9443
+
+DEV_DIR := .dev
+
+dev-services: $(VENV_STAMP) ## local NATS (JetStream), PostgreSQL and Redis from binaries; env in .dev/env
+	$(PY) scripts/dev_services.py $(DEV_DIR)
+
+run-worker: $(VENV_STAMP) ## the worker against `make dev-services`
+	set -a && . $(DEV_DIR)/env && set +a && ./scripts/ci/run-migrations.sh && $(PY) -m workers.agent_executor
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS=("$@")
-if [ ${#EXTRAS[@]} -eq 0 ]; then EXTRAS=(function cli dev); fi
+if [ ${#EXTRAS[@]} -eq 0 ]; then EXTRAS=(function cli worker dev); fi
 
 UV="$(command -v uv || true)"
 if [ -z "$UV" ]; then

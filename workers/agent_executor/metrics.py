@@ -1,0 +1,28 @@
+"""Prometheus metrics; names and labels are the contract of platform/observability."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+JOBS = Counter("agent_executor_jobs_total", "Jobs finished, by outcome.", ["outcome"])
+JOB_DURATION = Histogram(
+    "agent_executor_job_duration_seconds",
+    "Wall time of a job attempt, by outcome.",
+    ["outcome"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+IN_FLIGHT = Gauge("agent_executor_jobs_in_flight", "Jobs running in this process.")
+REDELIVERIES = Counter("agent_executor_redeliveries_total", "Messages delivered more than once.")
+LLM_TOKENS = Counter("agent_executor_llm_tokens_total", "LLM tokens used.", ["model", "kind"])
+LLM_LATENCY = Histogram(
+    "agent_executor_llm_request_duration_seconds",
+    "Duration of one LLM call, by model.",
+    ["model"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60, 120),
+)
+STREAM_PUBLISH_ERRORS = Counter(
+    "agent_executor_stream_publish_errors_total", "Progress events Redis did not take."
+)
+BUDGET_USED = Gauge(
+    "agent_executor_token_budget_used_ratio", "Share of a token budget used (0..1).", ["scope"]
+)
