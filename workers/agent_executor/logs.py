@@ -1,4 +1,4 @@
-"""Structured JSON logs. Secrets never reach them: settings hold them as SecretStr."""
+"""Structured JSON logs for every logger; secrets are SecretStr, so they never reach them."""
 
 from __future__ import annotations
 
@@ -7,23 +7,38 @@ import sys
 
 import structlog
 
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", key="ts"),
+]
+
 
 def configure(level: str = "INFO") -> None:
-    """JSON lines on stdout with a timestamp and level, for every structlog and stdlib logger."""
+    """JSON lines on stdout, from structlog and from stdlib loggers (uvicorn, libraries) alike."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    logging.basicConfig(stream=sys.stdout, level=numeric, format="%(message)s")
-    structlog.configure(
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", key="ts"),
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.dict_tracebacks,
             structlog.processors.EventRenamer(to="msg"),
             structlog.processors.JSONRenderer(),
         ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # Request-level chatter from HTTP clients would drown job logs.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )

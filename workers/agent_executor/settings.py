@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     NATS_CREATE_STREAMS: bool = False
     # Deliveries before a job is dead-lettered; matches the consumer's maxDeliver.
     NATS_MAX_DELIVER: int = Field(default=5, ge=1)
+    # Ack wait of the consumer NATS_CREATE_STREAMS creates (production: the NACK Consumer).
+    NATS_ACK_WAIT_SECONDS: float = Field(default=120, gt=0)
     HEARTBEAT_SECONDS: float = Field(default=15, gt=0)
 
     DATABASE_URL: SecretStr | None = None

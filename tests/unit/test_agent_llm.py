@@ -1,0 +1,173 @@
+"""The LLM client against the fake OpenAI server over HTTP: streaming, tool calls, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import openai
+import pytest
+from pydantic import SecretStr
+
+from tests.support.fake_openai import FakeOpenAI, ToolCall, error, fake_openai, text, tool_calls
+from tests.support.servers import free_port
+from workers.agent_executor.agent.definition import ModelConfig
+from workers.agent_executor.agent.llm import LLMClient, LLMConfigurationError, LLMResult
+
+OPENAI_MODEL = ModelConfig(provider="openai", model="gpt-test", temperature=0.1, max_tokens=64)
+ANTHROPIC_MODEL = ModelConfig(provider="anthropic", model="claude-test", max_tokens=64)
+USER = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    with fake_openai() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeOpenAI) -> FakeOpenAI:
+    server.reset()
+    return server
+
+
+def _complete(
+    client: LLMClient,
+    model: ModelConfig = OPENAI_MODEL,
+    deltas: list[tuple[str, dict[str, Any]]] | None = None,
+) -> LLMResult:
+    async def on_delta(delta: str, raw: dict[str, Any]) -> None:
+        if deltas is not None:
+            deltas.append((delta, raw))
+
+    async def call() -> LLMResult:
+        try:
+            return await client.complete(model, USER, [], on_delta)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(call())
+
+
+def _client(fake: FakeOpenAI) -> LLMClient:
+    return LLMClient(openai_api_key="sk-openai", openai_base_url=fake.base_url)
+
+
+def test_text_is_streamed_in_deltas_and_assembled(fake: FakeOpenAI) -> None:
+    fake.script(text("Hello streaming world", usage=(12, 3), chunks=3))
+    deltas: list[tuple[str, dict[str, Any]]] = []
+    result = _complete(_client(fake), deltas=deltas)
+    assert result.content == "Hello streaming world"
+    assert len(deltas) == 3
+    assert "".join(d for d, _ in deltas) == "Hello streaming world"
+    assert deltas[0][1]["object"] == "chat.completion.chunk"
+    assert deltas[0][1]["choices"][0]["delta"]["content"] == deltas[0][0]
+    assert result.usage == {"prompt_tokens": 12, "completion_tokens": 3}
+    assert result.model == "gpt-test"
+
+
+def test_the_request_streams_with_usage_and_the_model_settings(fake: FakeOpenAI) -> None:
+    _complete(_client(fake))
+    body = fake.requests[0]
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert (body["model"], body["temperature"], body["max_completion_tokens"]) == (
+        "gpt-test",
+        0.1,
+        64,
+    )
+    assert "tools" not in body
+    assert fake.request_headers[0]["authorization"] == "Bearer sk-openai"
+
+
+def test_streamed_tool_call_fragments_are_assembled(fake: FakeOpenAI) -> None:
+    args = {"path": "/report.md", "content": "a fairly long body " * 5}
+    fake.script(tool_calls(ToolCall("write_file", args, id="call_1"), ToolCall("ls", id="call_2")))
+    result = _complete(_client(fake))
+    assert [c["id"] for c in result.tool_calls] == ["call_1", "call_2"]
+    assert result.tool_calls[0]["function"]["name"] == "write_file"
+    assert result.tool_calls[0]["function"]["arguments"] == json.dumps(args)
+    assert result.tool_calls[1]["function"] == {"name": "ls", "arguments": "{}"}
+    assert result.finish_reason == "tool_calls"
+
+
+def test_anthropic_uses_its_own_key_endpoint_and_max_tokens(fake: FakeOpenAI) -> None:
+    client = LLMClient(
+        openai_api_key="sk-openai",
+        anthropic_api_key="sk-ant",
+        anthropic_base_url=fake.base_url,
+    )
+    _complete(client, ANTHROPIC_MODEL)
+    assert fake.request_headers[0]["authorization"] == "Bearer sk-ant"
+    assert fake.requests[0]["max_tokens"] == 64
+    assert "max_completion_tokens" not in fake.requests[0]
+
+
+def test_anthropic_defaults_to_its_openai_compatible_endpoint() -> None:
+    client = LLMClient(anthropic_api_key="sk-ant")
+    assert str(client.client_for("anthropic").base_url) == "https://api.anthropic.com/v1/"
+
+
+def test_a_429_surfaces_as_rate_limit_error_without_sdk_retries(fake: FakeOpenAI) -> None:
+    fake.fail_next(1, status=429, retry_after=7)
+    with pytest.raises(openai.RateLimitError) as caught:
+        _complete(_client(fake))
+    assert caught.value.response.headers["retry-after"] == "7"
+    assert fake.request_count == 1
+
+
+def test_a_500_surfaces_as_an_api_status_error(fake: FakeOpenAI) -> None:
+    fake.script(error(500))
+    with pytest.raises(openai.APIStatusError) as caught:
+        _complete(_client(fake))
+    assert caught.value.status_code == 500
+    assert fake.request_count == 1
+
+
+def test_an_unreachable_endpoint_surfaces_as_a_connection_error() -> None:
+    client = LLMClient(openai_api_key="k", openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(openai.APIConnectionError):
+        _complete(client)
+
+
+def test_a_provider_without_a_key_is_a_configuration_error() -> None:
+    with pytest.raises(LLMConfigurationError, match="OPENAI_API_KEY"):
+        LLMClient().client_for("openai")
+
+
+def test_one_sdk_client_is_shared_per_endpoint() -> None:
+    client = LLMClient.from_env({"OPENAI_API_KEY": "a", "ANTHROPIC_API_KEY": "b"})
+    assert client.client_for("openai") is client.client_for("openai")
+    assert client.client_for("openai") is not client.client_for("anthropic")
+    assert client.client_for("openai").max_retries == 0
+
+
+def test_a_settings_object_configures_the_client(fake: FakeOpenAI) -> None:
+    settings = SimpleNamespace(
+        OPENAI_API_KEY=SecretStr("sk-from-settings"),
+        OPENAI_BASE_URL=fake.base_url,
+        ANTHROPIC_API_KEY=None,
+        ANTHROPIC_BASE_URL=None,
+        LLM_TIMEOUT_SECONDS=5,
+    )
+    client = LLMClient(settings)
+    assert client.client_for("openai").timeout == 5
+    _complete(client)
+    assert fake.request_headers[0]["authorization"] == "Bearer sk-from-settings"
+    with pytest.raises(LLMConfigurationError, match="ANTHROPIC_API_KEY"):
+        client.client_for("anthropic")
+
+
+def test_replies_can_be_scripted_per_model(fake: FakeOpenAI) -> None:
+    fake.script(text("for claude", model="claude-test"), text("for gpt", model="gpt-test"))
+    client = LLMClient(
+        openai_api_key="a",
+        openai_base_url=fake.base_url,
+        anthropic_api_key="b",
+        anthropic_base_url=fake.base_url,
+    )
+    assert _complete(client).content == "for gpt"
+    assert _complete(client, ANTHROPIC_MODEL).content == "for claude"

@@ -1,0 +1,197 @@
+"""Driving a real worker process: start, kill, restart; publish jobs; read results and events."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from nats.js import JetStreamContext
+from redis import Redis
+
+from tests.conftest import ROOT
+from tests.support.servers import free_port
+
+STREAMS = ("AGENT_EXECUTION", "AGENT_STATUS", "AGENT_DLQ")
+
+
+def agent_definition(specialist: bool = False, model: str = "gpt-test") -> dict[str, Any]:
+    """An orchestrator with the file tools and, optionally, one specialist."""
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": "orchestrator",
+            "type": "Orchestrator",
+            "config": {
+                "name": "orchestrator",
+                "description": "plans and answers",
+                "system_prompt": "You are the orchestrator.",
+                "model": {"provider": "openai", "model": model},
+                "tools": ["write_file", "read_file", "ls", "write_todos"]
+                + (["task"] if specialist else []),
+            },
+        }
+    ]
+    if specialist:
+        nodes.append(
+            {
+                "id": "researcher",
+                "type": "Specialist",
+                "config": {
+                    "name": "researcher",
+                    "description": "finds facts",
+                    "system_prompt": "You research.",
+                    "model": {"provider": "openai", "model": model},
+                    "tools": ["write_file"],
+                },
+            }
+        )
+    return {"nodes": nodes}
+
+
+def job(job_id: str | None = None, **definition: Any) -> dict[str, Any]:
+    """A JobExecutionEvent."""
+    return {
+        "job_id": job_id or f"job-{uuid.uuid4().hex[:12]}",
+        "agent_definition": agent_definition(**definition),
+        "input_payload": {"messages": [{"role": "user", "content": "Write a report."}]},
+        "trace_id": "trace-1",
+    }
+
+
+def cloudevent(body: dict[str, Any]) -> dict[str, Any]:
+    """A structured CloudEvent carrying `body`."""
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "tests",
+        "type": "dev.my-platform.agent.execute",
+        "datacontenttype": "application/json",
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "data": body,
+    }
+
+
+@dataclass
+class Worker:
+    """One `python -m workers.agent_executor` process."""
+
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> Worker:
+        self.port = free_port()
+        env = {**os.environ, **self.env, "PORT": str(self.port)}
+        self.log_path = Path(env.get("WORKER_LOG_DIR", "/tmp")) / f"worker-{self.port}.log"
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workers.agent_executor"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited {self.proc.returncode}: {self.logs()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready: {self.logs()[-3000:]}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no nak, no goodbye."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM and wait for the drain to finish."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+async def jetstream(url: str) -> tuple[Any, JetStreamContext]:
+    nc = await nats.connect(url)
+    return nc, nc.jetstream()
+
+
+async def delete_streams(url: str) -> None:
+    nc, js = await jetstream(url)
+    try:
+        for name in STREAMS:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(name)
+    finally:
+        await nc.close()
+
+
+async def publish(url: str, body: dict[str, Any], subject: str = "agent.execute.tests") -> None:
+    nc, js = await jetstream(url)
+    try:
+        await js.publish(subject, json.dumps(body).encode())
+    finally:
+        await nc.close()
+
+
+async def results(url: str, job_id: str | None = None) -> list[dict[str, Any]]:
+    """Every result event in AGENT_STATUS (for `job_id` when given), oldest first."""
+    nc, js = await jetstream(url)
+    try:
+        info = await js.stream_info("AGENT_STATUS")
+        found: list[dict[str, Any]] = []
+        if not info.state.messages:
+            return found
+        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
+            try:
+                msg = await js.get_msg("AGENT_STATUS", seq)
+            except nats.js.errors.NotFoundError:
+                continue
+            event = json.loads(msg.data or b"{}")
+            if job_id is None or event["data"]["job_id"] == job_id:
+                found.append({**event, "nats_subject": msg.subject})
+        return found
+    except nats.js.errors.NotFoundError:
+        return []
+    finally:
+        await nc.close()
+
+
+def redis_events(redis_url: str, job_id: str) -> list[dict[str, Any]]:
+    """The replay stream of a job: every progress event, in order."""
+    client = Redis.from_url(redis_url)
+    try:
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
+            f"langgraph:stream:{job_id}:replay"
+        )
+        return [json.loads(fields[b"event"]) for _, fields in entries]
+    finally:
+        client.close()

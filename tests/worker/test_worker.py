@@ -1,0 +1,257 @@
+"""The worker end to end: real NATS JetStream, PostgreSQL and Redis, an OpenAI-compatible fake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
+from tests.support.servers import NatsServer, PostgresServer, eventually, postgres_server
+from tests.worker.harness import (
+    Worker,
+    cloudevent,
+    job,
+    publish,
+    redis_events,
+    results,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def wait_result(nats: NatsServer, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        found[:] = asyncio.run(results(nats.url, job_id))
+        return bool(found)
+
+    eventually(arrived, timeout, f"a result for {job_id}")
+    return found[0]
+
+
+def test_structured_cloudevent_completes_with_events_checkpoints_and_ledger(
+    start_worker: Callable[..., Worker],
+    nats: NatsServer,
+    redis_url: str,
+    postgres: PostgresServer,
+    fake: FakeOpenAI,
+) -> None:
+    worker = start_worker()
+    fake.script(text("The report is ready.", usage=(12, 6)))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    event = wait_result(nats, body["job_id"])
+
+    assert event["nats_subject"] == "agent.status.completed"
+    assert event["type"] == "dev.my-platform.agent.completed"
+    assert event["source"] == "agent-executor-service"
+    assert event["traceparent"].startswith("00-4bf92f35")
+    result = event["data"]["result"]
+    assert (result["output"], result["status"]) == ("The report is ready.", "completed")
+    assert result["usage"]["gpt-test"] == {"prompt_tokens": 12, "completion_tokens": 6}
+
+    kinds = [e["event_type"] for e in redis_events(redis_url, body["job_id"])]
+    assert kinds[-1] == "end"
+    assert "on_llm_stream" in kinds and "on_state_update" in kinds
+    assert kinds.index("on_llm_stream") < kinds.index("on_state_update")
+
+    with psycopg.connect(postgres.url) as conn:
+        checkpoints = conn.execute(
+            "SELECT count(*) FROM checkpoints WHERE thread_id = %s", (body["job_id"],)
+        ).fetchone()
+    assert checkpoints is not None and checkpoints[0] > 0
+    ledger = httpx.get(f"{worker.url}/jobs/{body['job_id']}").json()
+    assert (ledger["status"], ledger["attempts"]) == ("completed", 1)
+
+
+def test_a_bare_job_over_nats_completes(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker()
+    body = job()
+    asyncio.run(publish(nats.url, body))
+    assert wait_result(nats, body["job_id"])["nats_subject"] == "agent.status.completed"
+
+
+def test_a_binary_cloudevent_over_http_replies_with_the_result_event(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.script(text("over http"))
+    body = job()
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "http-1",
+        "ce-source": "tests",
+        "ce-type": "dev.my-platform.agent.execute",
+        "content-type": "application/json",
+    }
+    reply = httpx.post(f"{worker.url}/", content=json.dumps(body), headers=headers, timeout=60)
+    assert reply.status_code == 200
+    assert reply.json()["data"]["result"]["output"] == "over http"
+    assert wait_result(nats, body["job_id"])["data"]["result"]["output"] == "over http"
+
+
+def test_the_orchestrator_delegates_and_written_files_reach_the_result_and_the_events(
+    start_worker: Callable[..., Worker], nats: NatsServer, redis_url: str, fake: FakeOpenAI
+) -> None:
+    start_worker()
+    fake.script(
+        tool_calls(ToolCall("task", {"subagent_type": "researcher", "description": "find facts"})),
+        tool_calls(ToolCall("write_file", {"path": "/notes.md", "content": "fact one\nfact two"})),
+        text("facts written to /notes.md"),
+        text("Report: see /notes.md"),
+    )
+    body = job(specialist=True)
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    result = wait_result(nats, body["job_id"])["data"]["result"]
+
+    assert result["output"] == "Report: see /notes.md"
+    assert result["files"]["/notes.md"]["content"] == ["fact one", "fact two"]
+    task_result = fake.requests[3]["messages"][-1]
+    assert (task_result["role"], task_result["content"]) == ("tool", "facts written to /notes.md")
+    updates = [
+        e for e in redis_events(redis_url, body["job_id"]) if e["event_type"] == "on_state_update"
+    ]
+    assert any("/notes.md" in u["data"]["files"] for u in updates)
+
+
+def test_malformed_input_with_a_job_id_fails_once_and_is_not_redelivered(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker()
+    asyncio.run(publish(nats.url, cloudevent({"job_id": "bad-1", "input_payload": {}})))
+    event = wait_result(nats, "bad-1")
+    assert event["nats_subject"] == "agent.status.failed"
+    assert event["data"]["error"]["type"] == "InvalidInput"
+    assert "agent_definition" in event["data"]["error"]["message"]
+    time.sleep(6)  # longer than the ack wait: a redelivery would show up now
+    assert len(asyncio.run(results(nats.url, "bad-1"))) == 1
+    assert fake.request_count == 0
+
+
+def test_an_llm_429_is_retried_after_a_delayed_redelivery(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.fail_next(1, status=429, retry_after=1)
+    fake.script(text("after the rate limit"))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    event = wait_result(nats, body["job_id"], timeout=45)
+    assert event["data"]["result"]["output"] == "after the rate limit"
+    assert httpx.get(f"{worker.url}/jobs/{body['job_id']}").json()["attempts"] == 2
+
+
+def test_a_run_over_its_token_budget_fails_with_a_typed_error(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker(TOKEN_BUDGET_PER_RUN="20")
+    fake.script(
+        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "x"}), usage=(15, 10)),
+        text("never reached"),
+    )
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    event = wait_result(nats, body["job_id"])
+    assert event["nats_subject"] == "agent.status.failed"
+    assert event["data"]["error"]["type"] == "BudgetExceeded"
+    assert fake.request_count == 1
+
+
+def test_a_redelivered_completed_job_is_republished_without_running_again(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker()
+    fake.script(text("only once"))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    wait_result(nats, body["job_id"])
+    asyncio.run(publish(nats.url, cloudevent(body)))  # the same job, delivered again
+    time.sleep(3)
+    assert fake.request_count == 1
+    completed = asyncio.run(results(nats.url, body["job_id"]))
+    assert [e["nats_subject"] for e in completed] == ["agent.status.completed"]
+
+
+def test_a_killed_worker_resumes_from_the_checkpoint_without_repeating_finished_llm_calls(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    first = start_worker()
+    fake.script(
+        tool_calls(ToolCall("write_file", {"path": "/draft.md", "content": "draft"})),
+        text("interrupted answer", latency=30),  # in flight when the worker dies
+        text("final answer"),
+    )
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    eventually(lambda: fake.request_count == 2, 30, "the second LLM call")
+    time.sleep(0.5)
+    first.kill()
+    start_worker()
+    event = wait_result(nats, body["job_id"], timeout=60)
+
+    assert event["data"]["result"]["output"] == "final answer"
+    assert event["data"]["result"]["files"]["/draft.md"]["content"] == ["draft"]
+    # The finished first call is not repeated; only the one cut off is.
+    assert fake.request_count == 3
+    time.sleep(2)
+    assert len(asyncio.run(results(nats.url, body["job_id"]))) == 1
+
+
+def test_ready_is_503_while_postgres_is_down_and_200_after_it_returns(
+    start_worker: Callable[..., Worker], fake: FakeOpenAI
+) -> None:
+    with postgres_server() as own:
+        from tests.worker.conftest import migrate
+
+        migrate(own.url)
+        worker = start_worker(DATABASE_URL=own.url)
+        assert httpx.get(f"{worker.url}/ready").status_code == 200
+        own.stop()
+        reply = httpx.get(f"{worker.url}/ready", timeout=10)
+        assert reply.status_code == 503
+        assert reply.json()["services"] == {"postgres": "down", "dragonfly": "up", "nats": "up"}
+        own.start()
+        eventually(
+            lambda: httpx.get(f"{worker.url}/ready", timeout=10).status_code == 200,
+            30,
+            "ready again",
+        )
+
+
+def test_sigterm_during_a_run_loses_no_message(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    first = start_worker(SHUTDOWN_TIMEOUT_SECONDS="1")
+    fake.script(text("slow", latency=6), text("finished by the next worker"))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    eventually(lambda: fake.request_count == 1, 30, "the LLM call")
+    # uvicorn drains, then re-raises SIGTERM so the exit status says why it stopped.
+    assert first.terminate(timeout=30) == -15
+    assert "worker stopped" in first.logs()
+    assert asyncio.run(results(nats.url, body["job_id"])) == []
+    start_worker()
+    event = wait_result(nats, body["job_id"], timeout=60)
+    assert event["data"]["result"]["output"] == "finished by the next worker"
+    assert len(asyncio.run(results(nats.url, body["job_id"]))) == 1
+
+
+def test_secrets_never_reach_the_logs(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker(LOG_LEVEL="DEBUG")
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    wait_result(nats, body["job_id"])
+    worker.terminate()
+    assert "sk-test-secret-value" not in worker.logs()

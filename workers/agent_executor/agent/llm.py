@@ -1,0 +1,207 @@
+"""Streaming chat completions through the `openai` SDK, for OpenAI and OpenAI-compatible APIs.
+
+Provider `openai` uses OPENAI_API_KEY and OPENAI_BASE_URL (any OpenAI-compatible endpoint);
+`anthropic` uses ANTHROPIC_API_KEY and Anthropic's OpenAI-compatible endpoint (or
+ANTHROPIC_BASE_URL). The SDK's own retries are off: a failed call raises the SDK's error
+(RateLimitError, APIStatusError, APIConnectionError, ...) unchanged, and the job queue decides
+whether to redeliver.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from openai import AsyncOpenAI, omit
+
+from workers.agent_executor.agent.definition import ModelConfig
+from workers.agent_executor.agent.ports import AgentError
+
+ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"
+DEFAULT_TIMEOUT_SECONDS = 120.0
+NO_KEY = "not-needed"
+
+OnDelta = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class LLMConfigurationError(AgentError):
+    """A node names a provider this worker has no API key for; never retried."""
+
+    type = "LLMConfiguration"
+
+
+def _setting(settings: object | None, name: str) -> str | None:
+    value = getattr(settings, name, None)
+    if value is None:
+        return None
+    secret = getattr(value, "get_secret_value", None)
+    return str(secret() if callable(secret) else value) or None
+
+
+@dataclass
+class LLMResult:
+    """One finished completion: text, OpenAI-format tool calls, token usage, serving model."""
+
+    content: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, int] = field(
+        default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0}
+    )
+    model: str = ""
+    finish_reason: str | None = None
+
+
+@dataclass
+class _ToolCallParts:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class LLMClient:
+    """Chat completions for every provider; one `AsyncOpenAI` per (base URL, API key)."""
+
+    def __init__(
+        self,
+        settings: object | None = None,
+        /,
+        *,
+        openai_api_key: str | None = None,
+        openai_base_url: str | None = None,
+        anthropic_api_key: str | None = None,
+        anthropic_base_url: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Configure from keywords, or from a settings object.
+
+        `settings` is any object with OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY,
+        ANTHROPIC_BASE_URL and LLM_TIMEOUT_SECONDS attributes, such as the worker's Settings
+        (SecretStr values are unwrapped); keywords win over it.
+        """
+        openai_api_key = openai_api_key or _setting(settings, "OPENAI_API_KEY")
+        openai_base_url = openai_base_url or _setting(settings, "OPENAI_BASE_URL")
+        anthropic_api_key = anthropic_api_key or _setting(settings, "ANTHROPIC_API_KEY")
+        anthropic_base_url = anthropic_base_url or _setting(settings, "ANTHROPIC_BASE_URL")
+        if timeout is None:
+            configured = getattr(settings, "LLM_TIMEOUT_SECONDS", None)
+            timeout = float(configured) if configured is not None else DEFAULT_TIMEOUT_SECONDS
+        # A self-hosted OpenAI-compatible endpoint may need no key: it gets a placeholder.
+        self._endpoints: dict[str, tuple[str | None, str | None]] = {
+            "openai": (
+                openai_base_url or None,
+                openai_api_key or (NO_KEY if openai_base_url else None),
+            ),
+            "anthropic": (
+                anthropic_base_url or ANTHROPIC_OPENAI_BASE_URL,
+                anthropic_api_key or (NO_KEY if anthropic_base_url else None),
+            ),
+        }
+        self._timeout = timeout
+        self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> LLMClient:
+        """A client configured from OPENAI_* and ANTHROPIC_* variables."""
+        env = os.environ if env is None else env
+        return cls(
+            openai_api_key=env.get("OPENAI_API_KEY"),
+            openai_base_url=env.get("OPENAI_BASE_URL"),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY"),
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL"),
+            timeout=timeout,
+        )
+
+    def client_for(self, provider: str) -> AsyncOpenAI:
+        """The shared SDK client for `provider` (LLMConfigurationError without an API key)."""
+        if provider not in self._endpoints:
+            raise LLMConfigurationError(f"unknown LLM provider '{provider}'")
+        base_url, api_key = self._endpoints[provider]
+        if api_key is None:
+            raise LLMConfigurationError(
+                f"no API key for provider '{provider}': set {provider.upper()}_API_KEY"
+            )
+        key = (base_url, api_key)
+        client = self._clients.get(key)
+        if client is None:
+            client = AsyncOpenAI(
+                api_key=api_key, base_url=base_url, max_retries=0, timeout=self._timeout
+            )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close every SDK client's connection pool."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+    async def complete(
+        self,
+        model_cfg: ModelConfig,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        on_delta: OnDelta,
+    ) -> LLMResult:
+        """Stream one chat completion; `on_delta(text, raw_chunk)` is awaited per content delta."""
+        client = self.client_for(model_cfg.provider)
+        max_tokens = model_cfg.max_tokens if model_cfg.max_tokens is not None else omit
+        stream = await client.chat.completions.create(
+            model=model_cfg.model,
+            messages=cast(Any, messages),
+            tools=cast(Any, tools) if tools else omit,
+            temperature=model_cfg.temperature if model_cfg.temperature is not None else omit,
+            # OpenAI's reasoning models refuse max_tokens; Anthropic's endpoint expects it.
+            max_completion_tokens=max_tokens if model_cfg.provider == "openai" else omit,
+            max_tokens=max_tokens if model_cfg.provider != "openai" else omit,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        text: list[str] = []
+        calls: dict[int, _ToolCallParts] = {}
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        served_model = ""
+        finish_reason: str | None = None
+        async with stream:
+            async for chunk in stream:
+                served_model = chunk.model or served_model
+                if chunk.usage is not None:
+                    usage = {
+                        "prompt_tokens": chunk.usage.prompt_tokens or 0,
+                        "completion_tokens": chunk.usage.completion_tokens or 0,
+                    }
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    finish_reason = choice.finish_reason or finish_reason
+                    delta = choice.delta
+                    for tc in delta.tool_calls or []:
+                        parts = calls.setdefault(tc.index, _ToolCallParts())
+                        parts.id = tc.id or parts.id
+                        if tc.function is not None:
+                            parts.name = tc.function.name or parts.name
+                            if tc.function.arguments:
+                                parts.arguments.append(tc.function.arguments)
+                    if delta.content:
+                        text.append(delta.content)
+                        await on_delta(
+                            delta.content, chunk.model_dump(mode="json", exclude_unset=True)
+                        )
+        tool_calls = [
+            {
+                "id": parts.id,
+                "type": "function",
+                "function": {"name": parts.name, "arguments": "".join(parts.arguments)},
+            }
+            for _, parts in sorted(calls.items())
+        ]
+        return LLMResult(
+            content="".join(text),
+            tool_calls=tool_calls,
+            usage=usage,
+            model=served_model or model_cfg.model,
+            finish_reason=finish_reason,
+        )

@@ -1,0 +1,233 @@
+"""The HTTP service: FastAPI app whose lifespan runs the JetStream consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from functions.agent_executor.nats_contract import PLATFORM_STREAMS
+from workers.agent_executor.agent.llm import LLMClient
+from workers.agent_executor.consumer import JobConsumer
+from workers.agent_executor.events import InvalidEventError, parse_message
+from workers.agent_executor.results import ResultPublisher
+from workers.agent_executor.runner import Runner, TransientError
+from workers.agent_executor.settings import Settings
+
+log = structlog.get_logger()
+READY_TIMEOUT_SECONDS = 2.0
+SETUP_LOCK = 734262032
+
+
+@dataclass
+class Services:
+    """Everything the process connects to, built in the lifespan."""
+
+    settings: Settings
+    pool: AsyncConnectionPool
+    redis: Redis
+    nc: NatsClient
+    js: JetStreamContext
+    runner: Runner
+    publisher: ResultPublisher
+    consumer: JobConsumer | None = None
+
+
+async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
+    """Development only: create the platform streams and the durable consumer if missing."""
+    for name, subjects in PLATFORM_STREAMS.items():
+        stream = settings.NATS_STREAM_NAME if name == "AGENT_EXECUTION" else name
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.stream_info(stream)
+            continue
+        retention = (
+            RetentionPolicy.WORK_QUEUE if name == "AGENT_EXECUTION" else RetentionPolicy.LIMITS
+        )
+        await js.add_stream(
+            StreamConfig(
+                name=stream, subjects=list(subjects), retention=retention, duplicate_window=120
+            )
+        )
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await js.consumer_info(settings.NATS_STREAM_NAME, settings.NATS_CONSUMER_GROUP)
+        return
+    await js.add_consumer(
+        settings.NATS_STREAM_NAME,
+        ConsumerConfig(
+            durable_name=settings.NATS_CONSUMER_GROUP,
+            ack_wait=settings.NATS_ACK_WAIT_SECONDS,
+            max_deliver=settings.NATS_MAX_DELIVER,
+            max_ack_pending=1000,
+        ),
+    )
+
+
+async def setup_checkpointer(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
+    """The saver over the shared pool; its tables are created once, under a lock."""
+    saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+    return saver
+
+
+async def connect(settings: Settings) -> Services:
+    """Open the pool, Redis and NATS, and build the runner."""
+    pool = AsyncConnectionPool(
+        settings.postgres_dsn,
+        min_size=1,
+        max_size=settings.POSTGRES_POOL_MAX,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        check=AsyncConnectionPool.check_connection,
+    )
+    await pool.open(wait=True, timeout=30)
+    saver = await setup_checkpointer(pool)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    password = settings.NATS_PASSWORD.get_secret_value() if settings.NATS_PASSWORD else None
+    nc = await nats.connect(
+        servers=settings.NATS_URL.split(","),
+        user=settings.NATS_USER,
+        password=password,
+        name=settings.OTEL_SERVICE_NAME,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+    js = nc.jetstream()
+    if settings.NATS_CREATE_STREAMS:
+        await ensure_streams(js, settings)
+    llm = LLMClient(settings)
+    runner = Runner(settings, pool, saver, redis, llm)
+    return Services(settings, pool, redis, nc, js, runner, ResultPublisher(js))
+
+
+async def close(services: Services) -> None:
+    """Drain NATS and close the stores, in that order."""
+    with contextlib.suppress(Exception):
+        await services.nc.drain()
+    with contextlib.suppress(Exception):
+        await services.redis.aclose()
+    await services.pool.close()
+
+
+async def _check(coro: Any) -> str:
+    try:
+        await asyncio.wait_for(coro, READY_TIMEOUT_SECONDS)
+    except Exception:
+        return "down"
+    return "up"
+
+
+async def _postgres(pool: AsyncConnectionPool) -> None:
+    async with pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
+        await conn.execute("SELECT 1")
+
+
+async def _nats(services: Services) -> None:
+    if not services.nc.is_connected:
+        raise ConnectionError("NATS disconnected")
+    await services.js.account_info()
+
+
+def create_app(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
+    """The FastAPI app; `consume=False` serves HTTP without the NATS consumer."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = settings or Settings()
+        services = await connect(config)
+        if consume:
+            services.consumer = JobConsumer(
+                config, services.js, services.runner, services.publisher
+            )
+            await services.consumer.start()
+        app.state.services = services
+        log.info(
+            "worker started", concurrency=config.WORKER_CONCURRENCY, stream=config.NATS_STREAM_NAME
+        )
+        try:
+            yield
+        finally:
+            if services.consumer is not None:
+                await services.consumer.stop()
+            await close(services)
+            log.info("worker stopped")
+
+    app = FastAPI(title="agent-executor", lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready(request: Request) -> JSONResponse:
+        services: Services = request.app.state.services
+        checks = await asyncio.gather(
+            _check(_postgres(services.pool)),
+            _check(services.redis.ping()),
+            _check(_nats(services)),
+        )
+        report = dict(zip(("postgres", "dragonfly", "nats"), checks, strict=True))
+        status = "ready" if all(v == "up" for v in checks) else "not ready"
+        return JSONResponse(
+            {"status": status, "services": report}, status_code=200 if status == "ready" else 503
+        )
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/jobs/{job_id}")
+    async def job(job_id: str, request: Request) -> JSONResponse:
+        services: Services = request.app.state.services
+        record = await services.runner.ledger.get(job_id)
+        if record is None:
+            return JSONResponse({"error": f"no job {job_id!r}"}, status_code=404)
+        return JSONResponse(record.as_json())
+
+    @app.post("/")
+    async def execute(request: Request) -> JSONResponse:
+        """Run a CloudEvent (structured or binary) the same way as one from NATS."""
+        services: Services = request.app.state.services
+        body = await request.body()
+        try:
+            envelope = parse_message(body, dict(request.headers))
+        except InvalidEventError as exc:
+            if exc.job_id:
+                result = await services.runner.fail(exc.job_id, str(exc), exc.type)
+                event = await services.publisher.publish(
+                    result.job_id, result.outcome, result.data, None
+                )
+                return JSONResponse(event, status_code=400)
+            return JSONResponse({"error": {"message": str(exc), "type": exc.type}}, status_code=400)
+        try:
+            result = await services.runner.run(envelope.job)
+        except TransientError as exc:
+            headers = {"Retry-After": str(int(exc.retry_after or 5))}
+            return JSONResponse(
+                {"error": {"message": str(exc), "type": exc.type}}, status_code=503, headers=headers
+            )
+        event = await services.publisher.publish(
+            result.job_id, result.outcome, result.data, envelope.traceparent
+        )
+        return JSONResponse(event, status_code=200)
+
+    return app

@@ -1,0 +1,197 @@
+"""Run one job: the resume rule, the agent, the ledger. Shared by NATS and HTTP.
+
+Resume rule (DESIGN section 6): a job whose ledger row is finished is not run
+again, its recorded result is returned for republishing; a job with an
+unfinished checkpoint continues from it with `None` input; otherwise it starts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import openai
+import psycopg
+import structlog
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from redis.asyncio import Redis
+
+from workers.agent_executor.agent.definition import parse_definition
+from workers.agent_executor.agent.graph import build_graph, final_result, initial_state
+from workers.agent_executor.agent.llm import LLMClient
+from workers.agent_executor.agent.ports import AgentError
+from workers.agent_executor.budget import PostgresBudget
+from workers.agent_executor.events import JobExecutionEvent
+from workers.agent_executor.ledger import Ledger
+from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS
+from workers.agent_executor.settings import Settings
+from workers.agent_executor.streaming import RedisEvents
+
+log = structlog.get_logger()
+
+Outcome = Literal["completed", "failed"]
+
+
+class TransientError(Exception):
+    """A fault worth retrying later (LLM 429/5xx, database, network); the job is not failed."""
+
+    def __init__(self, message: str, kind: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.type = kind
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A finished job: its outcome, the result event data, and whether it ran just now."""
+
+    job_id: str
+    outcome: Outcome
+    data: dict[str, Any]
+    republished: bool = False
+
+
+def failure(message: str, kind: str) -> dict[str, Any]:
+    """Result data of a failed job."""
+    return {"error": {"message": message, "type": kind}}
+
+
+def classify(exc: BaseException) -> TransientError | None:
+    """The transient fault `exc` stands for, or None when it is not transient."""
+    if isinstance(exc, openai.RateLimitError):
+        retry = exc.response.headers.get("retry-after") if exc.response is not None else None
+        return TransientError(f"LLM rate limited: {exc.message}", "RateLimited", _seconds(retry))
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        return TransientError(f"LLM server error {exc.status_code}", "LLMUnavailable")
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        return TransientError(f"LLM unreachable: {exc}", "LLMUnavailable")
+    if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+        return TransientError(f"database unavailable: {exc}", "DatabaseUnavailable")
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return TransientError(f"connection failed: {exc}", "ConnectionFailed")
+    return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+class Runner:
+    """Executes jobs against the shared pool, checkpointer, Redis and LLM client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: AsyncConnectionPool,
+        saver: AsyncPostgresSaver,
+        redis: Redis,
+        llm: LLMClient,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.saver = saver
+        self.redis = redis
+        self.llm = llm
+        self.ledger = Ledger(pool)
+
+    async def finished(self, job_id: str) -> JobResult | None:
+        """The recorded result of a job that already finished."""
+        record = await self.ledger.get(job_id)
+        if record is None or record.status == "running" or record.result is None:
+            return None
+        outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
+        return JobResult(job_id, outcome, record.result, republished=True)
+
+    async def fail(self, job_id: str, message: str, kind: str) -> JobResult:
+        """Record a failure without running (poison input, dead letter); first result wins."""
+        record = await self.ledger.finish(job_id, "failed", failure(message, kind))
+        events = self._events(job_id)
+        await events.end(failure(message, kind)["error"])
+        outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
+        assert record.result is not None
+        return JobResult(job_id, outcome, record.result)
+
+    def _events(self, job_id: str) -> RedisEvents:
+        return RedisEvents(
+            self.redis,
+            job_id,
+            maxlen=self.settings.STREAM_REPLAY_MAXLEN,
+            ttl_seconds=self.settings.STREAM_REPLAY_TTL_SECONDS,
+        )
+
+    async def run(self, job: JobExecutionEvent) -> JobResult:
+        """Run `job` to an outcome, or raise TransientError to be retried later."""
+        try:
+            done = await self.finished(job.job_id)
+            if done is not None:
+                log.info("job already finished; republishing", job_id=job.job_id)
+                return done
+            await self.ledger.start_attempt(job.job_id, job.trace_id)
+        except Exception as exc:
+            transient = classify(exc)
+            if transient is None:
+                raise
+            raise transient from exc
+
+        events = self._events(job.job_id)
+        began = time.monotonic()
+        IN_FLIGHT.inc()
+        try:
+            data = await self._execute(job, events)
+            outcome: Outcome = "completed"
+        except AgentError as exc:
+            data, outcome = failure(str(exc), exc.type), "failed"
+        except Exception as exc:
+            transient = classify(exc)
+            if transient is not None:
+                JOB_DURATION.labels(outcome="retried").observe(time.monotonic() - began)
+                raise transient from exc
+            log.exception("job failed unexpectedly", job_id=job.job_id)
+            data, outcome = failure(f"{type(exc).__name__}: {exc}", "InternalError"), "failed"
+        finally:
+            IN_FLIGHT.dec()
+
+        try:
+            record = await self.ledger.finish(job.job_id, outcome, data)
+        except Exception as exc:
+            transient = classify(exc)
+            if transient is None:
+                raise
+            raise transient from exc
+        final: Outcome = "completed" if record.outcome == "completed" else "failed"
+        assert record.result is not None
+        JOBS.labels(outcome=final).inc()
+        JOB_DURATION.labels(outcome=final).observe(time.monotonic() - began)
+        await events.end(record.result.get("error"))
+        return JobResult(job.job_id, final, record.result)
+
+    async def _execute(self, job: JobExecutionEvent, events: RedisEvents) -> dict[str, Any]:
+        definition = parse_definition(job.agent_definition)
+        budget = PostgresBudget(
+            self.pool, self.settings.TOKEN_BUDGET_PER_RUN, self.settings.DAILY_TOKEN_BUDGET
+        )
+        graph = build_graph(
+            definition,
+            self.llm,
+            events,
+            budget,
+            allow_tool_scripts=self.settings.ALLOW_TOOL_SCRIPTS,
+            script_timeout=self.settings.TOOL_SCRIPT_TIMEOUT_SECONDS,
+        ).compile(checkpointer=self.saver)
+        config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
+        snapshot = await graph.aget_state(config)
+        if snapshot.values and not snapshot.next:
+            state = snapshot.values  # the graph finished before its result was recorded
+        elif snapshot.next:
+            log.info("resuming from checkpoint", job_id=job.job_id, next=list(snapshot.next))
+            state = await graph.ainvoke(None, config)
+        else:
+            state = await graph.ainvoke(initial_state(job.input_payload), config)
+        return {"result": {**final_result(state), "status": "completed"}}
