@@ -26,3 +26,31 @@ def test_function_image_carries_no_tests_and_no_dev_dependencies() -> None:
     assert "COPY tests" not in text and "COPY . " not in text
     assert "--extra function" in text and "--extra dev" not in text
     assert "tests" in (ROOT / ".dockerignore").read_text().split()
+
+
+WORKER_DOCKERFILE = ROOT / "workers" / "agent_executor" / "Dockerfile"
+
+
+def test_worker_image_is_non_root_with_psql_and_an_exec_form_entrypoint() -> None:
+    text = WORKER_DOCKERFILE.read_text()
+    users = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
+    assert users and users[-1] == "10001:10001"  # the Deployment's runAsUser
+    assert "postgresql-client" in text
+    assert 'ENTRYPOINT ["python", "-m", "workers.agent_executor"]' in text
+    assert "PYTHONDONTWRITEBYTECODE=1" in text and "compileall" in text  # read-only root fs
+
+
+def test_worker_image_carries_no_tests_and_only_the_worker_extra() -> None:
+    text = WORKER_DOCKERFILE.read_text()
+    assert "COPY tests" not in text and "COPY . " not in text
+    assert "--extra worker" in text and "--extra dev" not in text
+
+
+def test_worker_image_copies_every_shared_module_the_worker_imports() -> None:
+    text = WORKER_DOCKERFILE.read_text()
+    imported = set()
+    for path in (ROOT / "workers").rglob("*.py"):
+        source = path.read_text()
+        imported |= set(re.findall(r"^from (functions\.[\w.]+) import", source, re.MULTILINE))
+    for module in imported:
+        assert module.replace(".", "/") + ".py" in text, f"the image lacks {module}"

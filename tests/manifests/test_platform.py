@@ -344,3 +344,14 @@ def test_every_alert_has_a_runbook_section_in_operations_md() -> None:
         anchor = alert["annotations"]["runbook_url"].rsplit("#", 1)[1]
         assert anchor == alert["alert"].lower()
         assert anchor in headings, f"docs/operations.md has no section for {alert['alert']}"
+
+
+def test_streams_and_consumer_agree_with_the_worker_defaults() -> None:
+    from workers.agent_executor.settings import Settings
+
+    defaults = Settings(DATABASE_URL="postgresql://x", REDIS_URL="redis://x")
+    streams, consumers = _nack("Stream"), _nack("Consumer")
+    assert defaults.NATS_STREAM_NAME in streams
+    assert consumers[defaults.NATS_CONSUMER_GROUP]["streamName"] == defaults.NATS_STREAM_NAME
+    assert consumers[defaults.NATS_CONSUMER_GROUP]["maxDeliver"] == defaults.NATS_MAX_DELIVER
+    assert defaults.NATS_URL == "nats://nats.nats.svc:4222"

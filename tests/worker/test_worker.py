@@ -255,3 +255,44 @@ def test_secrets_never_reach_the_logs(
     wait_result(nats, body["job_id"])
     worker.terminate()
     assert "sk-test-secret-value" not in worker.logs()
+
+
+def test_health_answers_quickly_while_a_long_run_is_in_flight(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.script(text("slow answer", latency=5))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    eventually(lambda: fake.request_count == 1, 30, "the LLM call")
+    began = time.monotonic()
+    assert httpx.get(f"{worker.url}/health", timeout=5).status_code == 200
+    assert time.monotonic() - began < 0.5
+    wait_result(nats, body["job_id"])
+
+
+def test_heartbeats_keep_a_run_longer_than_the_ack_wait_from_being_redelivered(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()  # ack wait 4 s, heartbeat 1 s
+    fake.script(text("took a while", latency=9))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    wait_result(nats, body["job_id"], timeout=60)
+    assert fake.request_count == 1
+    assert httpx.get(f"{worker.url}/jobs/{body['job_id']}").json()["attempts"] == 1
+
+
+def test_metrics_count_the_job_its_tokens_and_llm_latency(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.script(text("measured", usage=(21, 4)))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    wait_result(nats, body["job_id"])
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert 'agent_executor_jobs_total{outcome="completed"} 1.0' in metrics
+    assert 'agent_executor_llm_tokens_total{kind="prompt",model="gpt-test"} 21.0' in metrics
+    assert 'agent_executor_llm_request_duration_seconds_count{model="gpt-test"} 1.0' in metrics
+    assert "agent_executor_jobs_in_flight 0.0" in metrics

@@ -22,9 +22,9 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from functions.agent_executor.nats_contract import PLATFORM_STREAMS
-from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.events import InvalidEventError, parse_message
+from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import Runner, TransientError
 from workers.agent_executor.settings import Settings
@@ -114,7 +114,7 @@ async def connect(settings: Settings) -> Services:
     js = nc.jetstream()
     if settings.NATS_CREATE_STREAMS:
         await ensure_streams(js, settings)
-    llm = LLMClient(settings)
+    llm = MeteredLLMClient(settings)
     runner = Runner(settings, pool, saver, redis, llm)
     return Services(settings, pool, redis, nc, js, runner, ResultPublisher(js))
 
