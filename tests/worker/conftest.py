@@ -86,8 +86,8 @@ def worker_env(
 def start_worker(worker_env: dict[str, str]) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(**overrides: str) -> Worker:
-        worker = Worker({**worker_env, **overrides}).start()
+    def start(wait_for: str = "/ready", **overrides: str) -> Worker:
+        worker = Worker({**worker_env, **overrides}).start(wait_for=wait_for)
         started.append(worker)
         return worker
 

@@ -94,7 +94,7 @@ class Worker:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> Worker:
+    def start(self, timeout: float = 60, wait_for: str = "/ready") -> Worker:
         self.port = free_port()
         env = {**os.environ, **self.env, "PORT": str(self.port)}
         self.log_path = Path(env.get("WORKER_LOG_DIR", "/tmp")) / f"worker-{self.port}.log"
@@ -111,7 +111,7 @@ class Worker:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited {self.proc.returncode}: {self.logs()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{wait_for}", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

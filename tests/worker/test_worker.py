@@ -13,10 +13,17 @@ import psycopg
 import pytest
 
 from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
-from tests.support.servers import NatsServer, PostgresServer, eventually, postgres_server
+from tests.support.servers import (
+    NatsServer,
+    PostgresServer,
+    eventually,
+    free_port,
+    postgres_server,
+)
 from tests.worker.harness import (
     Worker,
     cloudevent,
+    jetstream,
     job,
     publish,
     redis_events,
@@ -296,3 +303,41 @@ def test_metrics_count_the_job_its_tokens_and_llm_latency(
     assert 'agent_executor_llm_tokens_total{kind="prompt",model="gpt-test"} 21.0' in metrics
     assert 'agent_executor_llm_request_duration_seconds_count{model="gpt-test"} 1.0' in metrics
     assert "agent_executor_jobs_in_flight 0.0" in metrics
+
+
+def test_after_the_last_delivery_a_job_fails_and_is_dead_lettered(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker(NATS_MAX_DELIVER="2")
+    fake.fail_next(10, status=500)
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    event = wait_result(nats, body["job_id"], timeout=60)
+    assert event["nats_subject"] == "agent.status.failed"
+    assert event["data"]["error"]["type"] == "LLMUnavailable"
+    assert "after 2 deliveries" in event["data"]["error"]["message"]
+
+    async def dead_letters() -> list[Any]:
+        nc, js = await jetstream(nats.url)
+        try:
+            msg = await js.get_last_msg("AGENT_DLQ", f"agent.dlq.{body['job_id']}")
+            return [json.loads(msg.data or b"{}")]
+        finally:
+            await nc.close()
+
+    copies = asyncio.run(dead_letters())
+    assert copies[0]["data"]["job_id"] == body["job_id"]  # the original event, unchanged
+
+
+def test_a_redis_outage_does_not_fail_the_job(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker(wait_for="/health", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert httpx.get(f"{worker.url}/ready").json()["services"]["dragonfly"] == "down"
+    fake.script(text("no streaming, still a result"))
+    body = job()
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    event = wait_result(nats, body["job_id"])
+    assert event["data"]["result"]["output"] == "no streaming, still a result"
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert "agent_executor_stream_publish_errors_total 0.0" not in metrics
