@@ -4,6 +4,8 @@
 # Debian's python3-venv/ensurepip is not needed either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Two make targets started together must not sync the same venv at once.
+if command -v flock >/dev/null; then exec 9>.bootstrap.lock && flock 9; fi
 EXTRAS=("$@")
 if [ ${#EXTRAS[@]} -eq 0 ]; then EXTRAS=(function cli worker dev); fi
 

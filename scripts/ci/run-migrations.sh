@@ -42,7 +42,7 @@ for file in "${files[@]}"; do
   # One transaction per migration, serialised by an advisory lock so that
   # several pods starting together apply each migration exactly once.
   "${PSQL[@]}" --single-transaction -v version="$version" <<SQL
-SELECT pg_advisory_xact_lock(734262031);
+SELECT pg_advisory_xact_lock(734262031) AS locked \gset
 CREATE TABLE IF NOT EXISTS agent_schema_migrations (
     version    text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
