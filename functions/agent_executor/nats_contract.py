@@ -6,6 +6,7 @@ EXECUTE_SUBJECTS = ("agent.execute.*",)
 STATUS_COMPLETED = "agent.status.completed"
 STATUS_FAILED = "agent.status.failed"
 DLQ_PREFIX = "agent.dlq."
+CANCEL_PREFIX = "agent.control.cancel."
 
 # The platform's own streams (platform/nats-streams) and their subjects.
 PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {

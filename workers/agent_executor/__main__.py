@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import uvicorn
@@ -11,17 +12,50 @@ from workers.agent_executor.logs import configure
 from workers.agent_executor.settings import Settings
 
 
+def prune_command(argv: list[str]) -> int:
+    """`prune --older-than 7d [--batch-size N] [--dry-run]`: the retention job."""
+    from workers.agent_executor.retention import parse_age, prune
+
+    parser = argparse.ArgumentParser(prog="python -m workers.agent_executor prune")
+    parser.add_argument("--older-than", required=True, help="age of finished jobs, e.g. 7d, 12h")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    args = parser.parse_args(argv)
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"agent-executor prune: invalid configuration: {_describe(exc)}", file=sys.stderr)
+        return 2
+    configure(settings.LOG_LEVEL)
+    report = prune(settings.postgres_dsn, age, args.batch_size, args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"prune: {verb} {report.jobs} finished job(s) older than {args.older_than}")
+    return 0
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve until SIGTERM; uvicorn's shutdown runs the lifespan's drain."""
-    del argv
+    """Serve until SIGTERM (uvicorn's shutdown runs the lifespan's drain), or `prune`."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["prune"]:
+        return prune_command(argv[1:])
+    if argv:
+        print(f"agent-executor: unknown command {argv[0]!r} (commands: prune)", file=sys.stderr)
+        return 2
     try:
         settings = Settings()
     except ValidationError as exc:
         # Report which settings are wrong without echoing their values.
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        print(f"agent-executor: invalid configuration: {problems}", file=sys.stderr)
+        print(f"agent-executor: invalid configuration: {_describe(exc)}", file=sys.stderr)
         return 2
     configure(settings.LOG_LEVEL)
     from workers.agent_executor.app import create_app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
-from functions.agent_executor.nats_contract import PLATFORM_STREAMS
+from functions.agent_executor.nats_contract import CANCEL_PREFIX, PLATFORM_STREAMS
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.events import InvalidEventError, parse_message
 from workers.agent_executor.metered_llm import MeteredLLMClient
-from workers.agent_executor.results import ResultPublisher
+from workers.agent_executor.results import ResultPublisher, subject_token
 from workers.agent_executor.runner import Runner, TransientError
 from workers.agent_executor.settings import Settings
 
@@ -156,7 +157,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         services = await connect(config)
         if consume:
             services.consumer = JobConsumer(
-                config, services.js, services.runner, services.publisher
+                config, services.nc, services.js, services.runner, services.publisher
             )
             await services.consumer.start()
         app.state.services = services
@@ -202,6 +203,22 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         if record is None:
             return JSONResponse({"error": f"no job {job_id!r}"}, status_code=404)
         return JSONResponse(record.as_json())
+
+    @app.delete("/jobs/{job_id}")
+    async def cancel(job_id: str, request: Request) -> JSONResponse:
+        """Ask whichever worker runs `job_id` to stop it; a queued job is cancelled on pickup."""
+        services: Services = request.app.state.services
+        record = await services.runner.ledger.get(job_id)
+        if record is not None and record.status != "running":
+            return JSONResponse(
+                {"job_id": job_id, "cancel": "too late", "status": record.status}, status_code=409
+            )
+        await services.runner.ledger.request_cancel(job_id)
+        await services.nc.publish(
+            CANCEL_PREFIX + subject_token(job_id), json.dumps({"job_id": job_id}).encode()
+        )
+        await services.nc.flush()
+        return JSONResponse({"job_id": job_id, "cancel": "requested"}, status_code=202)
 
     @app.post("/")
     async def execute(request: Request) -> JSONResponse:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import structlog
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 
+from functions.agent_executor.nats_contract import CANCEL_PREFIX
 from workers.agent_executor.events import InvalidEventError, parse_message
 from workers.agent_executor.metrics import REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
@@ -29,6 +32,19 @@ from workers.agent_executor.settings import Settings
 log = structlog.get_logger()
 
 BACKOFF_SECONDS = (2, 10, 30, 60, 120)
+CANCEL_SUBJECTS = CANCEL_PREFIX + "*"
+
+
+def cancel_target(msg: Msg) -> str | None:
+    """The job a cancel message names: `{"job_id"}` in its body, else the subject's last token."""
+    with contextlib.suppress(ValueError, AttributeError):
+        body = json.loads(msg.data or b"{}")
+        if isinstance(body, dict) and isinstance(body.get("job_id"), str) and body["job_id"]:
+            return str(body["job_id"])
+    token = msg.subject.removeprefix(CANCEL_PREFIX)
+    return token or None
+
+
 FETCH_WAIT_SECONDS = 1.0
 
 
@@ -42,9 +58,15 @@ class JobConsumer:
     """Fetches jobs from the bound durable consumer and runs at most `concurrency` at once."""
 
     def __init__(
-        self, settings: Settings, js: JetStreamContext, runner: Runner, publisher: ResultPublisher
+        self,
+        settings: Settings,
+        nc: NatsClient,
+        js: JetStreamContext,
+        runner: Runner,
+        publisher: ResultPublisher,
     ) -> None:
         self.settings = settings
+        self.nc = nc
         self.js = js
         self.runner = runner
         self.publisher = publisher
@@ -54,13 +76,26 @@ class JobConsumer:
         self.stopping = asyncio.Event()
         self.loop_task: asyncio.Task[None] | None = None
         self.subscription: Any = None
+        self.control: Any = None
 
     async def start(self) -> None:
         """Bind to the existing durable consumer (never create it) and start fetching."""
         self.subscription = await self.js.pull_subscribe_bind(
             durable=self.settings.NATS_CONSUMER_GROUP, stream=self.settings.NATS_STREAM_NAME
         )
+        self.control = await self.nc.subscribe(CANCEL_SUBJECTS, cb=self._on_cancel)
         self.loop_task = asyncio.create_task(self._fetch_loop(), name="fetch-loop")
+
+    async def _on_cancel(self, msg: Msg) -> None:
+        # Every worker hears the request; the one running the job stops it at its next
+        # step, and the ledger remembers it for a job that is still queued.
+        job_id = cancel_target(msg)
+        if job_id is None:
+            return
+        stopping_here = self.runner.cancel(job_id)
+        log.info("cancel requested", job_id=job_id, running_here=stopping_here)
+        with contextlib.suppress(Exception):
+            await self.runner.ledger.request_cancel(job_id)
 
     async def _fetch_loop(self) -> None:
         while not self.stopping.is_set():
@@ -167,6 +202,7 @@ class JobConsumer:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=10)
-        if self.subscription is not None:
-            with contextlib.suppress(Exception):
-                await self.subscription.unsubscribe()
+        for subscription in (self.subscription, self.control):
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()

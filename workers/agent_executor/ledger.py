@@ -24,6 +24,7 @@ class JobRecord:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    cancel_requested_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The row for `GET /jobs/{job_id}`."""
@@ -37,6 +38,9 @@ class JobRecord:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "cancel_requested_at": (
+                self.cancel_requested_at.isoformat() if self.cancel_requested_at else None
+            ),
         }
 
 
@@ -73,6 +77,19 @@ class Ledger:
                 row = await cur.fetchone()
         assert row is not None
         return JobRecord(**row)
+
+    async def request_cancel(self, job_id: str) -> None:
+        """Remember that `job_id` must stop; a job that already finished is left alone."""
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                """
+                INSERT INTO agent_jobs (job_id, status, attempts, cancel_requested_at)
+                VALUES (%s, 'running', 0, now())
+                ON CONFLICT (job_id) DO UPDATE SET cancel_requested_at = now(), updated_at = now()
+                 WHERE agent_jobs.status = 'running' AND agent_jobs.cancel_requested_at IS NULL
+                """,
+                (job_id,),
+            )
 
     async def finish(self, job_id: str, outcome: str, result: dict[str, Any]) -> JobRecord:
         """Record the outcome once; a job already finished keeps its first result."""

@@ -36,6 +36,12 @@ log = structlog.get_logger()
 Outcome = Literal["completed", "failed"]
 
 
+class JobCancelledError(AgentError):
+    """The job was asked to stop (`agent.control.cancel.<job_id>` or DELETE /jobs/{job_id})."""
+
+    type = "Cancelled"
+
+
 class TransientError(Exception):
     """A fault worth retrying later (LLM 429/5xx, database, network); the job is not failed."""
 
@@ -100,6 +106,16 @@ class Runner:
         self.redis = redis
         self.llm = llm
         self.ledger = Ledger(pool)
+        self.running: set[str] = set()
+        # Jobs running here that must stop at their next step.
+        self.cancelled: set[str] = set()
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop `job_id` at its next step if it runs in this process; True when it does."""
+        if job_id in self.running:
+            self.cancelled.add(job_id)
+            return True
+        return False
 
     async def finished(self, job_id: str) -> JobResult | None:
         """The recorded result of a job that already finished."""
@@ -133,7 +149,7 @@ class Runner:
             if done is not None:
                 log.info("job already finished; republishing", job_id=job.job_id)
                 return done
-            await self.ledger.start_attempt(job.job_id, job.trace_id)
+            record = await self.ledger.start_attempt(job.job_id, job.trace_id)
         except Exception as exc:
             transient = classify(exc)
             if transient is None:
@@ -143,6 +159,9 @@ class Runner:
         events = self._events(job.job_id)
         began = time.monotonic()
         IN_FLIGHT.inc()
+        self.running.add(job.job_id)
+        if record.cancel_requested_at is not None:
+            self.cancelled.add(job.job_id)
         try:
             data = await self._execute(job, events)
             outcome: Outcome = "completed"
@@ -157,6 +176,8 @@ class Runner:
             data, outcome = failure(f"{type(exc).__name__}: {exc}", "InternalError"), "failed"
         finally:
             IN_FLIGHT.dec()
+            self.running.discard(job.job_id)
+            self.cancelled.discard(job.job_id)
 
         try:
             record = await self.ledger.finish(job.job_id, outcome, data)
@@ -189,9 +210,18 @@ class Runner:
         snapshot = await graph.aget_state(config)
         if snapshot.values and not snapshot.next:
             state = snapshot.values  # the graph finished before its result was recorded
-        elif snapshot.next:
-            log.info("resuming from checkpoint", job_id=job.job_id, next=list(snapshot.next))
-            state = await graph.ainvoke(None, config)
         else:
-            state = await graph.ainvoke(initial_state(job.input_payload), config)
+            if snapshot.next:
+                log.info("resuming from checkpoint", job_id=job.job_id, next=list(snapshot.next))
+            graph_input = None if snapshot.next else initial_state(job.input_payload)
+            state = snapshot.values
+            self._check_cancelled(job.job_id)
+            # Step by step, so a cancel request takes effect at the next step boundary.
+            async for values in graph.astream(graph_input, config, stream_mode="values"):
+                state = values
+                self._check_cancelled(job.job_id)
         return {"result": {**final_result(state), "status": "completed"}}
+
+    def _check_cancelled(self, job_id: str) -> None:
+        if job_id in self.cancelled:
+            raise JobCancelledError(f"job {job_id} was cancelled")
