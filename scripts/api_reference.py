@@ -39,6 +39,7 @@ Checks only the function can make (fatal result naming the field):
 | `network-policy` | NetworkPolicy `<name>` | `networkPolicy.enabled` |
 | `service-monitor` | ServiceMonitor `<name>` | `serviceMonitor.enabled` |
 | `nats-stream`, `nats-consumer` | NACK Stream `<name>-stream`, Consumer `<name>-consumer` | `nats.manageStream` |
+| `retention` | CronJob `<name>-retention` running `prune --older-than <olderThan>` | `retention.enabled` |
 
 ## Worker environment
 

@@ -13,6 +13,7 @@ from functions.agent_executor.builders.pod_disruption_budget import (
     build_pod_disruption_budget,
     wants_pod_disruption_budget,
 )
+from functions.agent_executor.builders.retention import build_retention_cron_job
 from functions.agent_executor.builders.scaled_object import build_scaled_object
 from functions.agent_executor.builders.service import build_service
 from functions.agent_executor.builders.service_account import build_service_account
@@ -41,6 +42,8 @@ def selected_builders(spec: AgentExecutorSpec) -> dict[str, Builder]:
     if spec.nats.manage_stream:
         builders[names.NATS_STREAM] = build_stream
         builders[names.NATS_CONSUMER] = build_consumer
+    if spec.retention.enabled:
+        builders[names.RETENTION] = build_retention_cron_job
     return builders
 
 

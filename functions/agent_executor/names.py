@@ -25,6 +25,8 @@ NETWORK_POLICY = "network-policy"
 SERVICE_MONITOR = "service-monitor"
 NATS_STREAM = "nats-stream"
 NATS_CONSUMER = "nats-consumer"
+RETENTION = "retention"
+RETENTION_COMPONENT = "agent-executor-retention"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Workload:
     def scaler_name(self) -> str:
         """Name of the KEDA ScaledObject."""
         return f"{self.name}-scaler"
+
+    @property
+    def retention_name(self) -> str:
+        """Name of the retention CronJob."""
+        return f"{self.name}-retention"
 
     @property
     def endpoint(self) -> str:

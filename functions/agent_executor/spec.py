@@ -41,6 +41,8 @@ NATS_SUBJECT = r"^(>|([^.\s*>]+|\*)(\.([^.\s*>]+|\*))*(\.>)?)$"
 NATS_ACCOUNT = r"^[^.\s*>]+$"
 HOST_PORT = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+AGE = r"^[1-9][0-9]*[smhdw]$"
+CRON = r"^(@(yearly|annually|monthly|weekly|daily|hourly)|\S+( \S+){4})$"
 # A Kubernetes quantity without a sign (negative requests are never meant) and
 # with an integer exponent, the only kind the quantity parser accepts.
 QUANTITY = (
@@ -60,6 +62,8 @@ PATTERN_HINTS: dict[str, str] = {
     NATS_ACCOUNT: "must be a NATS account name without dots, spaces or wildcards",
     HOST_PORT: "must be host:port",
     ENV_NAME: "must be a C identifier (letters, digits, '_', not starting with a digit)",
+    AGE: "must be a positive age such as '7d', '12h', '30m' or '2w'",
+    CRON: "must be a five-field cron schedule such as '17 3 * * *', or @daily",
     QUANTITY: "must be a non-negative Kubernetes quantity such as '500m', '2', '1Gi'",
 }
 
@@ -307,6 +311,24 @@ class PodDisruptionBudgetSpec(_Model):
     )
 
 
+class RetentionSpec(_Model):
+    """A CronJob that prunes finished jobs' checkpoints and ledger rows."""
+
+    enabled: StrictBool = Field(default=False, description="Compose the retention CronJob.")
+    older_than: str = Field(
+        default="7d",
+        pattern=AGE,
+        max_length=16,
+        description="Age of finished jobs to delete, e.g. 7d, 12h, 2w.",
+    )
+    schedule: str = Field(
+        default="17 3 * * *",
+        pattern=CRON,
+        max_length=100,
+        description="Cron schedule of the prune run (UTC).",
+    )
+
+
 class ServiceMonitorSpec(_Model):
     """A Prometheus Operator ServiceMonitor for /metrics."""
 
@@ -387,6 +409,11 @@ class AgentExecutorSpec(_Model):
     service_monitor: ServiceMonitorSpec = Field(
         default_factory=ServiceMonitorSpec,
         description="ServiceMonitor settings.",
+        json_schema_extra=_object_default(),
+    )
+    retention: RetentionSpec = Field(
+        default_factory=RetentionSpec,
+        description="Pruning of finished jobs' checkpoints and ledger rows.",
         json_schema_extra=_object_default(),
     )
 

@@ -50,6 +50,7 @@ def test_v1_run_function_composes_every_resource(insecure_port: int) -> None:
             "nats-stream",
             "network-policy",
             "pod-disruption-budget",
+            "retention",
             "scaled-object",
             "service",
             "service-account",
@@ -104,7 +105,7 @@ def test_bad_input_gets_a_fatal_result_and_the_server_keeps_serving(insecure_por
     assert not rsp.desired.resources
     assert [r.severity for r in empty.results] == [fnv1.SEVERITY_FATAL]
     assert "metadata.name: is required" in empty.results[0].message
-    assert len(good.desired.resources) == 9
+    assert len(good.desired.resources) == 10
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -14,7 +14,7 @@ from tests.support.crd_schema import problems
 
 GOLDEN = sorted((ROOT / "tests" / "golden" / "files").glob("*.yaml"))
 KUBERNETES_VERSION = "1.33"
-CORE_GROUPS = {"v1", "apps/v1", "policy/v1", "networking.k8s.io/v1"}
+CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1"}
 
 
 def composed(path: Path) -> list[dict[str, Any]]:

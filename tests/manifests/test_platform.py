@@ -180,6 +180,7 @@ def test_crossplane_may_manage_every_kind_the_function_composes() -> None:
         ("monitoring.coreos.com", "servicemonitors"),
         ("jetstream.nats.io", "streams"),
         ("jetstream.nats.io", "consumers"),
+        ("batch", "cronjobs"),
     ]:
         assert needed in granted, needed
 

@@ -330,9 +330,9 @@ async def _sse(
 
 
 @contextmanager
-def fake_openai() -> Iterator[FakeOpenAI]:
-    """Serve a FakeOpenAI on a free 127.0.0.1 port for the duration of the block."""
-    fake = FakeOpenAI()
+def fake_openai(fake: FakeOpenAI | None = None) -> Iterator[FakeOpenAI]:
+    """Serve a FakeOpenAI (or the given one, e.g. a subclass) on a free 127.0.0.1 port."""
+    fake = FakeOpenAI() if fake is None else fake
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -37,7 +37,8 @@ DRAGONFLY_OPTIONAL_KEYS = ("DRAGONFLY_PASSWORD",)
 LLM_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 
-def _secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8s.V1EnvVar]:
+def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8s.V1EnvVar]:
+    """Environment variables read by key from `secret`."""
     return [
         k8s.V1EnvVar(
             name=key,
@@ -51,8 +52,9 @@ def _secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k
     ]
 
 
-def _database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
-    return _secret_env(spec.secrets.postgres, POSTGRES_KEYS, optional=False)
+def database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+    """The POSTGRES_* variables, from the spec's Postgres Secret."""
+    return secret_env(spec.secrets.postgres, POSTGRES_KEYS, optional=False)
 
 
 def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
@@ -68,15 +70,16 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
     }
     return [
         *(k8s.V1EnvVar(name=k, value=v) for k, v in plain.items()),
-        *_database_env(spec),
-        *_secret_env(spec.secrets.dragonfly, DRAGONFLY_KEYS, optional=False),
-        *_secret_env(spec.secrets.dragonfly, DRAGONFLY_OPTIONAL_KEYS, optional=True),
-        *_secret_env(spec.secrets.llm_keys, LLM_KEYS, optional=True),
+        *database_env(spec),
+        *secret_env(spec.secrets.dragonfly, DRAGONFLY_KEYS, optional=False),
+        *secret_env(spec.secrets.dragonfly, DRAGONFLY_OPTIONAL_KEYS, optional=True),
+        *secret_env(spec.secrets.llm_keys, LLM_KEYS, optional=True),
         *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
     ]
 
 
-def _restricted_security_context() -> k8s.V1SecurityContext:
+def restricted_security_context() -> k8s.V1SecurityContext:
+    """A container security context that meets Pod Security Standard "restricted"."""
     return k8s.V1SecurityContext(
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
@@ -88,8 +91,25 @@ def _restricted_security_context() -> k8s.V1SecurityContext:
     )
 
 
-def _tmp_mount() -> list[k8s.V1VolumeMount]:
+def tmp_mount() -> list[k8s.V1VolumeMount]:
+    """The writable /tmp of a read-only root filesystem."""
     return [k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp")]  # noqa: S108 - an emptyDir
+
+
+def restricted_pod_security_context() -> k8s.V1PodSecurityContext:
+    """The pod-level half of Pod Security Standard "restricted"."""
+    return k8s.V1PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=RUN_AS_USER,
+        run_as_group=RUN_AS_USER,
+        fs_group=RUN_AS_USER,
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def tmp_volumes() -> list[k8s.V1Volume]:
+    """The emptyDir behind /tmp."""
+    return [k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))]
 
 
 def _http_probe(path: str, *, period: int, failures: int, delay: int = 0) -> k8s.V1Probe:
@@ -108,10 +128,10 @@ def _migrations_container(spec: AgentExecutorSpec) -> k8s.V1Container:
         name=INIT_CONTAINER,
         image=spec.image,
         command=list(spec.migrations.command),
-        env=_database_env(spec),
+        env=database_env(spec),
         resources=k8s.V1ResourceRequirements(requests=dict(requests), limits=dict(limits)),
-        security_context=_restricted_security_context(),
-        volume_mounts=_tmp_mount(),
+        security_context=restricted_security_context(),
+        volume_mounts=tmp_mount(),
     )
 
 
@@ -135,8 +155,8 @@ def _worker_container(workload: Workload, spec: AgentExecutorSpec) -> k8s.V1Cont
         startup_probe=_http_probe("/health", period=2, failures=60),
         liveness_probe=_http_probe("/health", period=10, failures=3),
         readiness_probe=_http_probe("/ready", period=5, failures=2),
-        security_context=_restricted_security_context(),
-        volume_mounts=_tmp_mount(),
+        security_context=restricted_security_context(),
+        volume_mounts=tmp_mount(),
         termination_message_policy="FallbackToLogsOnError",
     )
 
@@ -167,18 +187,10 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
             k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
         ]
         or None,
-        security_context=k8s.V1PodSecurityContext(
-            run_as_non_root=True,
-            run_as_user=RUN_AS_USER,
-            run_as_group=RUN_AS_USER,
-            fs_group=RUN_AS_USER,
-            seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-        ),
+        security_context=restricted_pod_security_context(),
         init_containers=[_migrations_container(spec)] if spec.migrations.enabled else None,
         containers=[_worker_container(workload, spec)],
-        volumes=[
-            k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))
-        ],
+        volumes=tmp_volumes(),
         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
         topology_spread_constraints=_topology_spread(workload),
         enable_service_links=False,

@@ -1,0 +1,1010 @@
+"""Benchmark the agent executor worker against same-run baselines (DESIGN section 9).
+
+Real NATS (JetStream), Redis and PostgreSQL are started from local binaries
+(`tests/support/servers.py`); workers run as `python -m workers.agent_executor`
+processes (`tests/worker/harness.py`). The LLM is a fake OpenAI-compatible server
+in its own process, written here on raw asyncio so that it is never the bottleneck:
+it answers a request whose last message is from the user with one `write_file` tool
+call, any other with text, in SSE form with a usage chunk, after the latency named
+by the model (`fake-200ms` waits 200 ms, `fake-0ms` answers at once). It keeps no
+state, so any number of concurrent jobs each make exactly two LLM calls and one
+tool call.
+
+1. Overhead: jobs/s of the whole pipeline (NATS in, ledger, checkpoints, Redis
+   events, result out) against the same graph run bare in this process on
+   LangGraph + AsyncPostgresSaver, zero-latency LLM, same concurrency, alternating
+   rounds. Target: pipeline >= 60 % of bare.
+2. Concurrency: LLM answers after 200 ms, one worker at WORKER_CONCURRENCY=32;
+   jobs/s against 32 / (latency of one job alone) and 32 / 0.4 s. Target >= 85 %.
+3. Memory: worker RSS idle and with 32 executions in flight; RSS after N and after
+   M jobs (default 1,000 and 10,000). Target: no growth (<= 5 %).
+
+Besides each figure it prints the CPU used per process during the run (in cores),
+and how much of the machine everything else used, since the two cores are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from openai import AsyncOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBJECT = "agent.execute.bench"
+USER_TEXT = "Write a report."
+ANSWER_TEXT = "All done, the report is in /notes.md."
+TOOL_ARGUMENTS = {"path": "/notes.md", "content": "fact one\nfact two\nfact three"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MIB = 1024 * 1024
+POOL_MAX = 20  # the worker's POSTGRES_POOL_MAX default; the bare baseline gets the same
+OVERHEAD_TARGET = 0.60
+CONCURRENCY_TARGET = 0.85
+GROWTH_TARGET = 0.05
+THEORETICAL_JOB_SECONDS = 0.4
+
+
+def model_name(latency: float) -> str:
+    """The fake model that answers after `latency` seconds."""
+    return f"fake-{round(latency * 1000)}ms"
+
+
+# --- the fake LLM: raw asyncio HTTP/1.1, SSE answers -------------------------------------------
+
+_LATENCY = re.compile(rb"-(\d+)ms$")
+_ANSWERS: dict[tuple[str, bool, bool], bytes] = {}
+
+
+def _sse_body(model: str, tool: bool, include_usage: bool) -> bytes:
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        payload = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(payload)}\n\n"
+
+    parts = [chunk({"role": "assistant", "content": ""})]
+    if tool:
+        arguments = json.dumps(TOOL_ARGUMENTS)
+        half = len(arguments) // 2
+        parts.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_bench_0",
+                            "type": "function",
+                            "function": {"name": "write_file", "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        for fragment in (arguments[:half], arguments[half:]):
+            parts.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}))
+        parts.append(chunk({}, "tool_calls"))
+    else:
+        third = -(-len(ANSWER_TEXT) // 3)
+        for start in range(0, len(ANSWER_TEXT), third):
+            parts.append(chunk({"content": ANSWER_TEXT[start : start + third]}))
+        parts.append(chunk({}, "stop"))
+    if include_usage:
+        usage = {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52}
+        payload = {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage,
+        }
+        parts.append(f"data: {json.dumps(payload)}\n\n")
+    parts.append("data: [DONE]\n\n")
+    return "".join(parts).encode()
+
+
+def _http(status: str, body: bytes, content_type: str) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+def _answer(head: bytes, body: bytes) -> tuple[bytes, float]:
+    """The full HTTP response to one request and how long to wait before sending it."""
+    if not head.startswith(b"POST ") or b"/chat/completions " not in head.split(b"\r\n", 1)[0]:
+        return _http("404 Not Found", b"{}", "application/json"), 0.0
+    request = json.loads(body)
+    if not request.get("stream"):
+        return _http("400 Bad Request", b'{"error": "stream only"}', "application/json"), 0.0
+    model = str(request.get("model", "fake-0ms"))
+    tool = request["messages"][-1].get("role") == "user"
+    include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+    key = (model, tool, include_usage)
+    response = _ANSWERS.get(key)
+    if response is None:
+        response = _http("200 OK", _sse_body(model, tool, include_usage), "text/event-stream")
+        _ANSWERS[key] = response
+    match = _LATENCY.search(model.encode())
+    return response, int(match.group(1)) / 1000 if match else 0.0
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+class _FakeLLMProtocol(asyncio.Protocol):
+    """One keep-alive connection; the client waits for each answer before the next request."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end])
+            total = end + 4 + _content_length(head)
+            if len(self.buffer) < total:
+                return
+            body = bytes(self.buffer[end + 4 : total])
+            del self.buffer[:total]
+            response, delay = _answer(head, body)
+            if delay > 0:
+                asyncio.get_running_loop().call_later(delay, self._send, response)
+            else:
+                self._send(response)
+
+    def _send(self, response: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(response)
+
+
+async def _serve_fake_llm() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_FakeLLMProtocol, "127.0.0.1", 0, backlog=1024)
+    port = server.sockets[0].getsockname()[1]
+    print(f"base_url=http://127.0.0.1:{port}/v1", flush=True)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with server:
+        await stop.wait()
+
+
+def _serve_test_fake() -> None:
+    """tests/support/fake_openai.py (FastAPI + uvicorn) in this process, for its capacity."""
+    from tests.support.fake_openai import fake_openai
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake_openai() as fake:
+        print(f"base_url={fake.base_url}", flush=True)
+        while not stop.wait(0.5):
+            pass
+
+
+@dataclass
+class FakeProcess:
+    """A fake LLM server in its own process."""
+
+    proc: subprocess.Popen[str]
+    base_url: str
+
+    @classmethod
+    def start(cls, mode: str) -> FakeProcess:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker_bench", mode],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("base_url="):
+            proc.kill()
+            raise RuntimeError(f"the fake LLM ({mode}) did not start: {line!r}")
+        return cls(proc, line.strip().removeprefix("base_url="))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+# --- processes: CPU time and resident memory ---------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a live process, 0 when it is gone."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK if fields else 0.0
+
+
+def children(parent: int) -> list[int]:
+    """The direct children of `parent`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def find_process(*needles: str) -> int | None:
+    """A process whose command line contains every needle."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(n in cmdline for n in needles):
+            return int(entry.name)
+    return None
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of a process from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle since boot (all cores)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / CLK_TCK
+
+
+@dataclass
+class CpuProbe:
+    """CPU used by named process groups over an interval, and by everything else."""
+
+    groups: dict[str, Callable[[], list[int]]]
+    started: dict[str, dict[int, float]] = field(default_factory=dict)
+    busy: float = 0.0
+    wall: float = 0.0
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        return {name: {p: cpu_seconds(p) for p in pids()} for name, pids in self.groups.items()}
+
+    def start(self) -> None:
+        self.started = self._snapshot()
+        self.busy = machine_busy_seconds()
+        self.wall = time.perf_counter()
+
+    def stop(self) -> str:
+        """`name cores, ...` over the interval, then the machine and the rest of it."""
+        ended = self._snapshot()
+        wall = time.perf_counter() - self.wall
+        busy = (machine_busy_seconds() - self.busy) / wall
+        parts, ours = [], 0.0
+        for name, pids in ended.items():
+            before = self.started.get(name, {})
+            used = sum(max(0.0, t - before.get(p, 0.0)) for p, t in pids.items()) / wall
+            ours += used
+            parts.append(f"{name} {used:.2f}")
+        others = max(0.0, busy - ours)
+        return f"cpu cores: {', '.join(parts)}; machine {busy:.2f} of {os.cpu_count()}, " + (
+            f"other processes {others:.2f}"
+        )
+
+
+# --- jobs, the pipeline driver -----------------------------------------------------------------
+
+
+def agent_definition(model: str) -> dict[str, Any]:
+    """The orchestrator of the worker tests (file tools), on the fake model."""
+    from tests.worker.harness import agent_definition as definition
+
+    return definition(model=model)
+
+
+def job_event(job_id: str, model: str) -> dict[str, Any]:
+    """A structured CloudEvent carrying one job, as the platform publishes it."""
+    from tests.worker.harness import cloudevent
+
+    return cloudevent(
+        {
+            "job_id": job_id,
+            "agent_definition": agent_definition(model),
+            "input_payload": {"messages": [{"role": "user", "content": USER_TEXT}]},
+            "trace_id": job_id,
+        }
+    )
+
+
+@dataclass
+class Batch:
+    """A finished batch of jobs."""
+
+    jobs: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+
+class Pipeline:
+    """Publishes jobs to AGENT_EXECUTION and collects their result events."""
+
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+        self.nc: NatsClient | None = None
+        self.js: JetStreamContext | None = None
+        self.published: dict[str, float] = {}
+        self.finished: dict[str, float] = {}
+        self.failures: list[dict[str, Any]] = []
+        self.all_done = asyncio.Event()
+
+    async def open(self) -> None:
+        self.nc = await nats.connect(self.nats_url)
+        self.js = self.nc.jetstream()
+        await self.nc.subscribe("agent.status.*", cb=self._on_result)
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            await self.nc.close()
+
+    async def _on_result(self, msg: Msg) -> None:
+        data = json.loads(msg.data)["data"]
+        job_id = data["job_id"]
+        if job_id not in self.published or job_id in self.finished:
+            return
+        self.finished[job_id] = time.perf_counter()
+        output = (data.get("result") or {}).get("output")
+        if msg.subject != "agent.status.completed" or output != ANSWER_TEXT:
+            self.failures.append(data)
+        if len(self.finished) == len(self.published):
+            self.all_done.set()
+
+    async def run(self, count: int, model: str, prefix: str, limit: float = 0) -> Batch:
+        """Publish `count` jobs at once and wait for every result."""
+        assert self.js is not None
+        js = self.js
+        tag = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        bodies = [(f"{tag}-{i:06d}", job_event(f"{tag}-{i:06d}", model)) for i in range(count)]
+        payloads = [(job_id, json.dumps(body).encode()) for job_id, body in bodies]
+        self.published, self.finished, self.failures = {}, {}, []
+        self.all_done = asyncio.Event()
+
+        async def publish(job_id: str, payload: bytes) -> None:
+            self.published[job_id] = time.perf_counter()
+            await js.publish(SUBJECT, payload)
+
+        began = time.perf_counter()
+        for start in range(0, count, 256):
+            await asyncio.gather(*(publish(j, p) for j, p in payloads[start : start + 256]))
+        try:
+            await asyncio.wait_for(self.all_done.wait(), limit or max(120.0, count / 5))
+        except TimeoutError:
+            raise RuntimeError(
+                f"{prefix}: {len(self.finished)} of {count} results within the timeout"
+            ) from None
+        if self.failures:
+            raise RuntimeError(f"{prefix}: {len(self.failures)} jobs failed: {self.failures[0]}")
+        seconds = max(self.finished.values()) - began
+        latencies = [self.finished[j] - t for j, t in self.published.items()]
+        return Batch(count, seconds, latencies)
+
+
+# --- the bare baseline: the same graph on LangGraph + AsyncPostgresSaver, in this process ------
+
+
+class _NoEvents:
+    async def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        del event_type, data
+
+
+class _NoBudget:
+    async def before_call(self, run_tokens: int) -> None:
+        del run_tokens
+
+    async def record(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        del model, prompt_tokens, completion_tokens
+
+
+class Bare:
+    """The agent graph compiled once with AsyncPostgresSaver over an AsyncConnectionPool."""
+
+    def __init__(self, database_url: str, base_url: str, model: str) -> None:
+        self.database_url = database_url
+        self.base_url = base_url
+        self.model = model
+        self.graph: Any = None
+        self.pool: Any = None
+        self.llm: Any = None
+
+    async def open(self) -> None:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        from workers.agent_executor.agent.definition import parse_definition
+        from workers.agent_executor.agent.graph import build_graph
+        from workers.agent_executor.agent.llm import LLMClient
+
+        self.pool = AsyncConnectionPool(
+            self.database_url,
+            min_size=1,
+            max_size=POOL_MAX,
+            open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        )
+        await self.pool.open(wait=True, timeout=30)
+        saver = AsyncPostgresSaver(self.pool)
+        await saver.setup()
+        self.llm = LLMClient(openai_api_key="sk-bench", openai_base_url=self.base_url)
+        definition = parse_definition(agent_definition(self.model))
+        self.graph = build_graph(
+            definition, self.llm, _NoEvents(), _NoBudget(), False, 30.0
+        ).compile(checkpointer=saver)
+
+    async def close(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def run(self, count: int, concurrency: int) -> Batch:
+        """`count` runs with distinct thread ids, at most `concurrency` at once."""
+        from workers.agent_executor.agent.graph import initial_state
+
+        tag = f"bare-{uuid.uuid4().hex[:8]}"
+        gate = asyncio.Semaphore(concurrency)
+        latencies: list[float] = []
+
+        async def one(index: int) -> None:
+            async with gate:
+                began = time.perf_counter()
+                state = await self.graph.ainvoke(
+                    initial_state({"messages": [{"role": "user", "content": USER_TEXT}]}),
+                    {"configurable": {"thread_id": f"{tag}-{index:06d}"}},
+                )
+                latencies.append(time.perf_counter() - began)
+                if state.get("output") != ANSWER_TEXT or len(state["messages"]) != 4:
+                    raise RuntimeError(f"bare run ended unexpectedly: {state}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return Batch(count, time.perf_counter() - began, latencies)
+
+
+# --- the environment: servers, workers ---------------------------------------------------------
+
+
+@dataclass
+class Env:
+    """Running servers and what the workers need to reach them."""
+
+    nats_url: str
+    redis_url: str
+    database_url: str
+    fake: FakeProcess
+    log_dir: Path
+    probe_groups: dict[str, Callable[[], list[int]]]
+
+    def worker_env(self, concurrency: int) -> dict[str, str]:
+        return {
+            "NATS_URL": self.nats_url,
+            "REDIS_URL": self.redis_url,
+            "DATABASE_URL": self.database_url,
+            "OPENAI_BASE_URL": self.fake.base_url,
+            "OPENAI_API_KEY": "sk-bench",
+            "NATS_CREATE_STREAMS": "true",
+            "WORKER_CONCURRENCY": str(concurrency),
+            "WORKER_LOG_DIR": str(self.log_dir),
+        }
+
+    def probe(self, workers: list[Any]) -> CpuProbe:
+        groups = {"bench": lambda: [os.getpid()]}
+        if workers:
+            groups["worker"] = lambda: [w.proc.pid for w in workers]
+        return CpuProbe({**groups, **self.probe_groups})
+
+
+@contextlib.contextmanager
+def environment(log_dir: Path) -> Iterator[Env]:
+    """NATS, Redis and PostgreSQL (migrated) from local binaries, and the raw fake LLM."""
+    from tests.support.servers import nats_server, postgres_server, redis_server
+
+    with nats_server() as nats_srv, redis_server() as redis_url, postgres_server() as pg:
+        subprocess.run(
+            ["bash", str(ROOT / "scripts/ci/run-migrations.sh")],
+            env={"DATABASE_URL": pg.url, "PATH": "/usr/local/bin:/usr/bin:/bin"},
+            check=True,
+            capture_output=True,
+        )
+        fake = FakeProcess.start("--serve-fake-llm")
+        try:
+            postmaster = (
+                int((pg.data / "postmaster.pid").read_text().split()[0]) if pg.data else None
+            )
+            redis_pid = find_process("redis-server", f":{urlsplit(redis_url).port}")
+            nats_pid = nats_srv.proc.pid if nats_srv.proc else None
+            groups: dict[str, Callable[[], list[int]]] = {"fake-llm": lambda: [fake.proc.pid]}
+            if postmaster:
+                groups["postgres"] = lambda: [postmaster, *children(postmaster)]
+            if nats_pid:
+                groups["nats"] = lambda: [nats_pid]
+            if redis_pid:
+                groups["redis"] = lambda: [redis_pid]
+            yield Env(nats_srv.url, redis_url, pg.url, fake, log_dir, groups)
+        finally:
+            fake.stop()
+
+
+class Workers:
+    """Worker processes started through the test harness, stopped on exit."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.started: list[Any] = []
+
+    async def start(self, concurrency: int, count: int = 1) -> list[Any]:
+        from tests.worker.harness import Worker
+
+        workers = [Worker(self.env.worker_env(concurrency)) for _ in range(count)]
+        for worker in workers:
+            self.started.append(worker)
+            await asyncio.to_thread(worker.start)
+        return workers
+
+    def stop(self, workers: list[Any]) -> None:
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                worker.terminate(timeout=30)
+            worker.stop()
+
+    def stop_all(self) -> None:
+        self.stop(self.started)
+
+
+# --- 0. the fake LLM's own capacity ------------------------------------------------------------
+
+
+async def fake_capacity(base_url: str, requests: int, concurrency: int) -> float:
+    """Requests/s that `concurrency` streaming SDK clients in this process get from a fake."""
+    client = AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    messages: Any = [
+        {"role": "user", "content": USER_TEXT},
+        {"role": "assistant", "content": None, "tool_calls": []},
+        {"role": "tool", "tool_call_id": "call_bench_0", "content": "Created file /notes.md"},
+    ]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            stream = await client.chat.completions.create(
+                model="fake-0ms",
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async with stream:
+                async for _ in stream:
+                    pass
+
+    try:
+        await asyncio.gather(*(one() for _ in range(concurrency)))  # warm-up, connections
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(requests)))
+        return requests / (time.perf_counter() - began)
+    finally:
+        await client.close()
+
+
+async def measure_fake_capacity(env: Env, requests: int) -> None:
+    print("== 0. fake LLM capacity (streaming SDK clients at concurrency 64 in this process)")
+    test_fake = FakeProcess.start("--serve-test-fake")
+    try:
+        for label, fake in (("tests/support/fake_openai", test_fake), ("raw asyncio", env.fake)):
+            before = cpu_seconds(fake.proc.pid)
+            client_before = cpu_seconds(os.getpid())
+            began = time.perf_counter()
+            rate = await fake_capacity(fake.base_url, requests, 64)
+            wall = time.perf_counter() - began
+            server_cpu = (cpu_seconds(fake.proc.pid) - before) / (requests + 64)
+            client_cpu = (cpu_seconds(os.getpid()) - client_before) / (requests + 64)
+            print(
+                f"  {label:<26} {rate:7.0f} req/s  server {server_cpu * 1000:5.2f} ms CPU/req "
+                f"(one core: {1 / max(server_cpu, 1e-6):6.0f} req/s)  client "
+                f"{client_cpu * 1000:5.2f} ms CPU/req  [{wall:.1f} s]"
+            )
+    finally:
+        test_fake.stop()
+    print()
+
+
+# --- 1. pipeline overhead ----------------------------------------------------------------------
+
+
+@dataclass
+class OverheadResult:
+    bare: list[float]
+    pipeline: list[float]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.pipeline) / statistics.median(self.bare)
+
+
+async def measure_overhead(
+    env: Env, workers: Workers, jobs: int, concurrency: int, rounds: int, processes: int
+) -> OverheadResult:
+    model = model_name(0)
+    per_worker = max(1, concurrency // processes)
+    print(
+        f"== 1. overhead: {jobs} jobs (2 LLM calls + 1 tool call), zero-latency LLM, "
+        f"concurrency {concurrency}; pipeline = {processes} worker process(es) at "
+        f"WORKER_CONCURRENCY={per_worker}; {rounds} alternating rounds"
+    )
+    started = await workers.start(per_worker, processes)
+    pipeline = Pipeline(env.nats_url)
+    await pipeline.open()
+    bare = Bare(env.database_url, env.fake.base_url, model)
+    await bare.open()
+    result = OverheadResult([], [])
+    try:
+        await pipeline.run(2 * concurrency, model, "warm")
+        await bare.run(2 * concurrency, concurrency)
+        for index in range(rounds):
+            for label in ("bare", "pipeline"):
+                probe = env.probe(started if label == "pipeline" else [])
+                probe.start()
+                if label == "bare":
+                    batch = await bare.run(jobs, concurrency)
+                    result.bare.append(batch.rate)
+                else:
+                    batch = await pipeline.run(jobs, model, f"ovh{index}")
+                    result.pipeline.append(batch.rate)
+                cpu = probe.stop()
+                lat = sorted(batch.latencies)
+                print(
+                    f"  round {index + 1} {label:<8} {batch.rate:7.1f} jobs/s  "
+                    f"p50 {statistics.median(lat) * 1000:6.0f} ms  "
+                    f"p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:6.0f} ms"
+                )
+                print(f"    {cpu}")
+    finally:
+        await bare.close()
+        await pipeline.close()
+        workers.stop(started)
+    verdict = "met" if result.ratio >= OVERHEAD_TARGET else "MISSED"
+    print(
+        f"  median bare {statistics.median(result.bare):.1f} jobs/s, pipeline "
+        f"{statistics.median(result.pipeline):.1f} jobs/s -> pipeline / bare = "
+        f"{result.ratio:.2f} (target >= {OVERHEAD_TARGET:.2f}: {verdict})"
+    )
+    print()
+    return result
+
+
+# --- 2. concurrency with a slow LLM ------------------------------------------------------------
+
+
+@dataclass
+class ConcurrencyResult:
+    single: float
+    rate: float
+    slots: int
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / (self.slots / self.single)
+
+    @property
+    def theoretical_ratio(self) -> float:
+        return self.rate / (self.slots / THEORETICAL_JOB_SECONDS)
+
+
+async def measure_concurrency(
+    env: Env, workers: Workers, jobs: int, latency: float, slots: int
+) -> ConcurrencyResult:
+    model = model_name(latency)
+    print(
+        f"== 2. concurrency: LLM answers after {latency * 1000:.0f} ms, one worker at "
+        f"WORKER_CONCURRENCY={slots}, {jobs} jobs"
+    )
+    started = await workers.start(slots)
+    pipeline = Pipeline(env.nats_url)
+    await pipeline.open()
+    try:
+        await pipeline.run(slots, model, "warm")
+        singles = [(await pipeline.run(1, model, "single")).seconds for _ in range(7)]
+        single = statistics.median(singles)
+        print(
+            f"  one job alone: median {single * 1000:.0f} ms "
+            f"(min {min(singles) * 1000:.0f}, max {max(singles) * 1000:.0f}; "
+            f"two LLM calls = {2 * latency * 1000:.0f} ms)"
+        )
+        probe = env.probe(started)
+        probe.start()
+        batch = await pipeline.run(jobs, model, "conc")
+        cpu = probe.stop()
+    finally:
+        await pipeline.close()
+        workers.stop(started)
+    result = ConcurrencyResult(single, batch.rate, slots)
+    lat = sorted(batch.latencies)
+    print(
+        f"  {jobs} jobs: {batch.rate:.1f} jobs/s in {batch.seconds:.1f} s "
+        f"(queueing included: p50 {statistics.median(lat):.2f} s)"
+    )
+    print(f"    {cpu}")
+    verdict = "met" if result.ratio >= CONCURRENCY_TARGET else "MISSED"
+    print(
+        f"  ideal {slots} / {single:.3f} s = {slots / single:.1f} jobs/s -> "
+        f"{result.ratio:.2f} (target >= {CONCURRENCY_TARGET:.2f}: {verdict})"
+    )
+    print(
+        f"  theoretical {slots} / {THEORETICAL_JOB_SECONDS} s = "
+        f"{slots / THEORETICAL_JOB_SECONDS:.1f} jobs/s -> {result.theoretical_ratio:.2f}"
+    )
+    print()
+    return result
+
+
+# --- 3. memory ---------------------------------------------------------------------------------
+
+
+async def in_flight(client: httpx.AsyncClient, url: str) -> int:
+    text = (await client.get(f"{url}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("agent_executor_jobs_in_flight "):
+            return int(float(line.split()[1]))
+    return 0
+
+
+async def settled_rss(pid: int, seconds: float = 2.0) -> int:
+    """RSS after the worker has been idle for `seconds` (median of a few samples)."""
+    samples = []
+    for _ in range(5):
+        await asyncio.sleep(seconds / 5)
+        samples.append(rss_bytes(pid))
+    return int(statistics.median(samples))
+
+
+@dataclass
+class MemoryResult:
+    fresh: int
+    idle: int
+    loaded: int
+    slots: int
+    series: list[tuple[int, int]]
+
+    @property
+    def per_execution(self) -> float:
+        return (self.loaded - self.idle) / self.slots
+
+    @property
+    def growth(self) -> float:
+        first, last = self.series[0][1], self.series[-1][1]
+        return (last - first) / first
+
+
+async def measure_memory(
+    env: Env, workers: Workers, slots: int, first: int, total: int, slow: float
+) -> MemoryResult:
+    print(
+        f"== 3. memory: one worker at WORKER_CONCURRENCY={slots}; RSS idle, with {slots} in "
+        f"flight (LLM {slow * 1000:.0f} ms), after {first} and {total} jobs (zero-latency LLM)"
+    )
+    (worker,) = await workers.start(slots)
+    pid = worker.proc.pid
+    pipeline = Pipeline(env.nats_url)
+    await pipeline.open()
+    done = 0
+    try:
+        fresh = await settled_rss(pid)
+        warm = 2 * slots
+        await pipeline.run(warm, model_name(0), "warm")
+        done += warm
+        idle = await settled_rss(pid)
+        peak = 0
+        async with httpx.AsyncClient() as client:
+            loaded = asyncio.create_task(pipeline.run(slots, model_name(slow), "inflight"))
+            while not loaded.done():
+                if await in_flight(client, worker.url) == slots:
+                    peak = max(peak, rss_bytes(pid))
+                await asyncio.sleep(0.05)
+            await loaded
+        done += slots
+        if not peak:
+            raise RuntimeError(f"never saw {slots} jobs in flight")
+        print(
+            f"  RSS fresh {fresh / MIB:.1f} MiB, idle after {warm} jobs {idle / MIB:.1f} MiB, "
+            f"{slots} in flight {peak / MIB:.1f} MiB -> "
+            f"{(peak - idle) / slots / 1024:.0f} KiB per in-flight execution"
+        )
+        series: list[tuple[int, int]] = []
+        step = max(1, first)
+        probe = env.probe([worker])
+        probe.start()
+        began = time.perf_counter()
+        while done < total:
+            count = (first - done) if done < first else min(step, total - done)
+            batch = await pipeline.run(count, model_name(0), "mem")
+            done += count
+            series.append((done, await settled_rss(pid)))
+            print(
+                f"  after {done:6d} jobs: RSS {series[-1][1] / MIB:6.1f} MiB  "
+                f"(last batch {batch.rate:.0f} jobs/s)"
+            )
+        print(f"    {probe.stop()} [{time.perf_counter() - began:.0f} s, settling included]")
+    finally:
+        await pipeline.close()
+        workers.stop([worker])
+    result = MemoryResult(fresh, idle, peak, slots, series)
+    verdict = "met" if abs(result.growth) <= GROWTH_TARGET else "MISSED"
+    print(
+        f"  growth {series[0][0]} -> {series[-1][0]} jobs: {result.growth * 100:+.1f} % "
+        f"(target <= {GROWTH_TARGET * 100:.0f} %: {verdict})"
+    )
+    print()
+    return result
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def report_worker_errors(log_dir: Path) -> None:
+    """Point at worker logs that mention errors (a benchmark run should have none)."""
+    for log in sorted(log_dir.glob("worker-*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if '"level": "error"' in line or "Traceback" in line]
+        if errors:
+            print(f"  {log.name}: {len(errors)} error lines, e.g. {errors[0][:300]}")
+
+
+async def run(args: argparse.Namespace) -> int:
+    only = set(args.only or ["capacity", "overhead", "concurrency", "memory"])
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
+        f"Python {sys.version.split()[0]}"
+    )
+    print()
+    with tempfile.TemporaryDirectory(prefix="worker-bench-") as tmp, environment(Path(tmp)) as env:
+        workers = Workers(env)
+        try:
+            summary: list[str] = []
+            if "capacity" in only:
+                await measure_fake_capacity(env, args.capacity_requests)
+            if "overhead" in only:
+                overhead = await measure_overhead(
+                    env, workers, args.jobs, args.concurrency, args.rounds, args.workers
+                )
+                summary.append(
+                    f"1. overhead: pipeline / bare = {overhead.ratio:.2f} "
+                    f"(target >= {OVERHEAD_TARGET:.2f}): "
+                    + ("met" if overhead.ratio >= OVERHEAD_TARGET else "MISSED")
+                )
+            if "concurrency" in only:
+                conc = await measure_concurrency(
+                    env, workers, args.slow_jobs, args.latency, args.slots
+                )
+                summary.append(
+                    f"2. concurrency: {conc.ratio:.2f} of 32 / single-job latency, "
+                    f"{conc.theoretical_ratio:.2f} of 32 / 0.4 s "
+                    f"(target >= {CONCURRENCY_TARGET:.2f}): "
+                    + ("met" if conc.ratio >= CONCURRENCY_TARGET else "MISSED")
+                )
+            if "memory" in only:
+                memory = await measure_memory(
+                    env, workers, args.slots, args.memory_first, args.memory_total, 2.0
+                )
+                summary.append(
+                    f"3. memory: {memory.per_execution / 1024:.0f} KiB per in-flight execution; "
+                    f"RSS {memory.series[0][0]} -> {memory.series[-1][0]} jobs "
+                    f"{memory.growth * 100:+.1f} % (target <= {GROWTH_TARGET * 100:.0f} %): "
+                    + ("met" if abs(memory.growth) <= GROWTH_TARGET else "MISSED")
+                )
+            print("== summary")
+            for line in summary:
+                print(f"  {line}")
+        finally:
+            workers.stop_all()
+            report_worker_errors(Path(tmp))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--jobs", type=int, help="jobs per overhead round (2000; quick 400)")
+    parser.add_argument("--rounds", type=int, help="alternating overhead rounds (3; quick 1)")
+    parser.add_argument("--concurrency", type=int, default=64, help="overhead concurrency")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (overhead)")
+    parser.add_argument("--slots", type=int, default=32, help="WORKER_CONCURRENCY (2 and 3)")
+    parser.add_argument("--latency", type=float, default=0.2, help="slow LLM latency, seconds")
+    parser.add_argument("--slow-jobs", type=int, help="jobs of the concurrency run (640; 192)")
+    parser.add_argument("--memory-first", type=int, help="first RSS point, jobs (1000; 500)")
+    parser.add_argument("--memory-total", type=int, help="last RSS point, jobs (10000; 5000)")
+    parser.add_argument("--capacity-requests", type=int, help="fake LLM capacity (3000; 1000)")
+    parser.add_argument(
+        "--quick", action="store_true", help="scaled-down defaults (the second figure of each)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["capacity", "overhead", "concurrency", "memory"],
+        help="run only this part (repeatable)",
+    )
+    parser.add_argument("--serve-fake-llm", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-test-fake", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_fake_llm:
+        asyncio.run(_serve_fake_llm())
+        return 0
+    if args.serve_test_fake:
+        _serve_test_fake()
+        return 0
+    scale = {
+        "jobs": (2000, 400),
+        "rounds": (3, 1),
+        "slow_jobs": (640, 192),
+        "memory_first": (1000, 500),
+        "memory_total": (10000, 5000),
+        "capacity_requests": (3000, 1000),
+    }
+    for name, (full, quick) in scale.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
