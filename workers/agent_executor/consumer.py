@@ -170,7 +170,10 @@ class JobConsumer:
             if delivered >= self.settings.NATS_MAX_DELIVER:
                 log.error("last delivery failed; dead-lettering", job_id=job.job_id, error=str(exc))
                 result = await self.runner.fail(
-                    job.job_id, f"gave up after {delivered} deliveries: {exc}", exc.type
+                    job.job_id,
+                    f"gave up after {delivered} deliveries: {exc}",
+                    exc.type,
+                    counted_as="dead_lettered",
                 )
                 await self.publisher.dead_letter(job.job_id, msg.data, headers, str(exc))
                 await self._publish(result, envelope.traceparent)

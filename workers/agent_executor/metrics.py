@@ -26,3 +26,10 @@ STREAM_PUBLISH_ERRORS = Counter(
 BUDGET_USED = Gauge(
     "agent_executor_token_budget_used_ratio", "Share of a token budget used (0..1).", ["scope"]
 )
+
+# Every outcome the alerts and the dashboard select on. Their series exist from the start
+# (at zero), so a rate over "dead_lettered" is 0, not absent, before the first dead letter.
+OUTCOMES = ("completed", "failed", "cancelled", "dead_lettered")
+for _outcome in OUTCOMES:
+    JOBS.labels(outcome=_outcome)
+    JOB_DURATION.labels(outcome=_outcome)

@@ -125,9 +125,12 @@ class Runner:
         outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
         return JobResult(job_id, outcome, record.result, republished=True)
 
-    async def fail(self, job_id: str, message: str, kind: str) -> JobResult:
+    async def fail(
+        self, job_id: str, message: str, kind: str, counted_as: str = "failed"
+    ) -> JobResult:
         """Record a failure without running (poison input, dead letter); first result wins."""
         record = await self.ledger.finish(job_id, "failed", failure(message, kind))
+        JOBS.labels(outcome=counted_as).inc()
         events = self._events(job_id)
         await events.end(failure(message, kind)["error"])
         outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
@@ -188,8 +191,10 @@ class Runner:
             raise transient from exc
         final: Outcome = "completed" if record.outcome == "completed" else "failed"
         assert record.result is not None
-        JOBS.labels(outcome=final).inc()
-        JOB_DURATION.labels(outcome=final).observe(time.monotonic() - began)
+        error_type = (record.result.get("error") or {}).get("type")
+        counted = "cancelled" if error_type == JobCancelledError.type else final
+        JOBS.labels(outcome=counted).inc()
+        JOB_DURATION.labels(outcome=counted).observe(time.monotonic() - began)
         await events.end(record.result.get("error"))
         return JobResult(job.job_id, final, record.result)
 
