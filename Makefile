@@ -4,7 +4,7 @@ VENV_STAMP := .venv/.bootstrapped
 EXAMPLE   := functions/agent_executor/example/xr.yaml
 CLAIMS    := $(wildcard claims)
 
-.PHONY: install render test golden bench lint run-function dev-services run-worker clean
+.PHONY: install render test golden bench lint run-function dev-services run-worker clean chaos
 
 $(VENV_STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh function cli worker dev
@@ -25,6 +25,10 @@ golden: $(VENV_STAMP) ## rewrite generated API manifests and golden files; revie
 bench: $(VENV_STAMP) ## performance figures against same-run baselines (DESIGN section 9)
 	$(PY) -m benchmarks.function_bench
 	$(PY) -m benchmarks.render_bench
+	$(PY) -m benchmarks.worker_bench
+
+chaos: $(VENV_STAMP) ## SIGKILL workers and restart NATS under N jobs [1000]: nothing lost or duplicated
+	$(PY) scripts/chaos.py --jobs $(or $(N),1000)
 
 lint: $(VENV_STAMP) ## ruff and mypy
 	$(PY) -m ruff check .

@@ -20,7 +20,11 @@ tool call.
    M jobs (default 1,000 and 10,000). Target: no growth (<= 5 %).
 
 Besides each figure it prints the CPU used per process during the run (in cores),
-and how much of the machine everything else used, since the two cores are shared.
+how much of the machine everything else used (the cores are shared), and the
+worker's CPU time per job. Part 0 measures the fake LLM's own cost per request
+(and that of `tests/support/fake_openai.py`); part 2 repeats at a few slots
+(`--control-slots`) to tell scheduling limits from CPU limits. `--quick` scales
+every count down; `--only PART` runs a subset.
 """
 
 from __future__ import annotations
@@ -316,6 +320,7 @@ class CpuProbe:
     started: dict[str, dict[int, float]] = field(default_factory=dict)
     busy: float = 0.0
     wall: float = 0.0
+    used: dict[str, float] = field(default_factory=dict)  # CPU seconds of the last interval
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         return {name: {p: cpu_seconds(p) for p in pids()} for name, pids in self.groups.items()}
@@ -333,13 +338,17 @@ class CpuProbe:
         parts, ours = [], 0.0
         for name, pids in ended.items():
             before = self.started.get(name, {})
-            used = sum(max(0.0, t - before.get(p, 0.0)) for p, t in pids.items()) / wall
-            ours += used
-            parts.append(f"{name} {used:.2f}")
+            self.used[name] = sum(max(0.0, t - before.get(p, 0.0)) for p, t in pids.items())
+            ours += self.used[name] / wall
+            parts.append(f"{name} {self.used[name] / wall:.2f}")
         others = max(0.0, busy - ours)
         return f"cpu cores: {', '.join(parts)}; machine {busy:.2f} of {os.cpu_count()}, " + (
             f"other processes {others:.2f}"
         )
+
+    def per_job_ms(self, group: str, jobs: int) -> float:
+        """CPU milliseconds `group` spent per job over the last interval."""
+        return self.used.get(group, 0.0) * 1000 / jobs
 
 
 # --- jobs, the pipeline driver -----------------------------------------------------------------
@@ -677,10 +686,17 @@ async def measure_fake_capacity(env: Env, requests: int) -> None:
 class OverheadResult:
     bare: list[float]
     pipeline: list[float]
+    bare_cpu_ms: list[float] = field(default_factory=list)
+    worker_cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         return statistics.median(self.pipeline) / statistics.median(self.bare)
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Bare CPU per job over the worker's: the throughput ratio when each has a core."""
+        return statistics.median(self.bare_cpu_ms) / statistics.median(self.worker_cpu_ms)
 
 
 async def measure_overhead(
@@ -713,11 +729,12 @@ async def measure_overhead(
                     batch = await pipeline.run(jobs, model, f"ovh{index}")
                     result.pipeline.append(batch.rate)
                 cpu = probe.stop()
-                lat = sorted(batch.latencies)
+                where = "the bench process" if label == "bare" else "the worker"
+                runner = probe.per_job_ms("bench" if label == "bare" else "worker", jobs)
+                (result.bare_cpu_ms if label == "bare" else result.worker_cpu_ms).append(runner)
                 print(
                     f"  round {index + 1} {label:<8} {batch.rate:7.1f} jobs/s  "
-                    f"p50 {statistics.median(lat) * 1000:6.0f} ms  "
-                    f"p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:6.0f} ms"
+                    f"{runner:5.1f} ms CPU/job in {where}"
                 )
                 print(f"    {cpu}")
     finally:
@@ -729,6 +746,11 @@ async def measure_overhead(
         f"  median bare {statistics.median(result.bare):.1f} jobs/s, pipeline "
         f"{statistics.median(result.pipeline):.1f} jobs/s -> pipeline / bare = "
         f"{result.ratio:.2f} (target >= {OVERHEAD_TARGET:.2f}: {verdict})"
+    )
+    print(
+        f"  median CPU per job: bare {statistics.median(result.bare_cpu_ms):.1f} ms, worker "
+        f"{statistics.median(result.worker_cpu_ms):.1f} ms -> {result.cpu_ratio:.2f} "
+        "(the throughput ratio if each had a core of its own)"
     )
     print()
     return result
@@ -752,26 +774,16 @@ class ConcurrencyResult:
         return self.rate / (self.slots / THEORETICAL_JOB_SECONDS)
 
 
-async def measure_concurrency(
-    env: Env, workers: Workers, jobs: int, latency: float, slots: int
-) -> ConcurrencyResult:
-    model = model_name(latency)
-    print(
-        f"== 2. concurrency: LLM answers after {latency * 1000:.0f} ms, one worker at "
-        f"WORKER_CONCURRENCY={slots}, {jobs} jobs"
-    )
+async def _slow_batch(
+    env: Env, workers: Workers, slots: int, jobs: int, model: str, singles: int
+) -> tuple[list[float], Batch, CpuProbe, str]:
+    """One worker at `slots`: warm-up, `singles` jobs one at a time, then `jobs` at once."""
     started = await workers.start(slots)
     pipeline = Pipeline(env.nats_url)
     await pipeline.open()
     try:
         await pipeline.run(slots, model, "warm")
-        singles = [(await pipeline.run(1, model, "single")).seconds for _ in range(7)]
-        single = statistics.median(singles)
-        print(
-            f"  one job alone: median {single * 1000:.0f} ms "
-            f"(min {min(singles) * 1000:.0f}, max {max(singles) * 1000:.0f}; "
-            f"two LLM calls = {2 * latency * 1000:.0f} ms)"
-        )
+        alone = [(await pipeline.run(1, model, "single")).seconds for _ in range(singles)]
         probe = env.probe(started)
         probe.start()
         batch = await pipeline.run(jobs, model, "conc")
@@ -779,11 +791,31 @@ async def measure_concurrency(
     finally:
         await pipeline.close()
         workers.stop(started)
+    return alone, batch, probe, cpu
+
+
+async def measure_concurrency(
+    env: Env, workers: Workers, jobs: int, latency: float, slots: int, control: int
+) -> ConcurrencyResult:
+    model = model_name(latency)
+    print(
+        f"== 2. concurrency: LLM answers after {latency * 1000:.0f} ms, one worker at "
+        f"WORKER_CONCURRENCY={slots}, {jobs} jobs"
+    )
+    singles, batch, probe, cpu = await _slow_batch(env, workers, slots, jobs, model, 7)
+    single = statistics.median(singles)
+    print(
+        f"  one job alone: median {single * 1000:.0f} ms "
+        f"(min {min(singles) * 1000:.0f}, max {max(singles) * 1000:.0f}; "
+        f"two LLM calls = {2 * latency * 1000:.0f} ms)"
+    )
     result = ConcurrencyResult(single, batch.rate, slots)
     lat = sorted(batch.latencies)
+    cpu_ms = probe.per_job_ms("worker", jobs)
     print(
         f"  {jobs} jobs: {batch.rate:.1f} jobs/s in {batch.seconds:.1f} s "
-        f"(queueing included: p50 {statistics.median(lat):.2f} s)"
+        f"(queueing included: p50 {statistics.median(lat):.2f} s); worker "
+        f"{cpu_ms:.1f} ms CPU/job, so one core caps it at {1000 / cpu_ms:.1f} jobs/s"
     )
     print(f"    {cpu}")
     verdict = "met" if result.ratio >= CONCURRENCY_TARGET else "MISSED"
@@ -795,6 +827,14 @@ async def measure_concurrency(
         f"  theoretical {slots} / {THEORETICAL_JOB_SECONDS} s = "
         f"{slots / THEORETICAL_JOB_SECONDS:.1f} jobs/s -> {result.theoretical_ratio:.2f}"
     )
+    if control:
+        # The same at few slots, where one core is enough: separates scheduling from CPU.
+        _, small, small_probe, _ = await _slow_batch(env, workers, control, control * 10, model, 0)
+        print(
+            f"  control at WORKER_CONCURRENCY={control}: {small.rate:.1f} jobs/s -> "
+            f"{small.rate / (control / single):.2f} of {control} / {single:.3f} s "
+            f"(worker {small_probe.per_job_ms('worker', control * 10):.1f} ms CPU/job)"
+        )
     print()
     return result
 
@@ -932,14 +972,15 @@ async def run(args: argparse.Namespace) -> int:
                     f"1. overhead: pipeline / bare = {overhead.ratio:.2f} "
                     f"(target >= {OVERHEAD_TARGET:.2f}): "
                     + ("met" if overhead.ratio >= OVERHEAD_TARGET else "MISSED")
+                    + f"; by CPU per job {overhead.cpu_ratio:.2f}"
                 )
             if "concurrency" in only:
                 conc = await measure_concurrency(
-                    env, workers, args.slow_jobs, args.latency, args.slots
+                    env, workers, args.slow_jobs, args.latency, args.slots, args.control_slots
                 )
                 summary.append(
-                    f"2. concurrency: {conc.ratio:.2f} of 32 / single-job latency, "
-                    f"{conc.theoretical_ratio:.2f} of 32 / 0.4 s "
+                    f"2. concurrency: {conc.ratio:.2f} of {conc.slots} / single-job latency, "
+                    f"{conc.theoretical_ratio:.2f} of {conc.slots} / 0.4 s "
                     f"(target >= {CONCURRENCY_TARGET:.2f}): "
                     + ("met" if conc.ratio >= CONCURRENCY_TARGET else "MISSED")
                 )
@@ -964,16 +1005,19 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--jobs", type=int, help="jobs per overhead round (2000; quick 400)")
+    parser.add_argument("--jobs", type=int, help="jobs per overhead round (1000; quick 300)")
     parser.add_argument("--rounds", type=int, help="alternating overhead rounds (3; quick 1)")
     parser.add_argument("--concurrency", type=int, default=64, help="overhead concurrency")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (overhead)")
     parser.add_argument("--slots", type=int, default=32, help="WORKER_CONCURRENCY (2 and 3)")
+    parser.add_argument(
+        "--control-slots", type=int, default=4, help="second concurrency run (0: none)"
+    )
     parser.add_argument("--latency", type=float, default=0.2, help="slow LLM latency, seconds")
     parser.add_argument("--slow-jobs", type=int, help="jobs of the concurrency run (640; 192)")
     parser.add_argument("--memory-first", type=int, help="first RSS point, jobs (1000; 500)")
     parser.add_argument("--memory-total", type=int, help="last RSS point, jobs (10000; 5000)")
-    parser.add_argument("--capacity-requests", type=int, help="fake LLM capacity (3000; 1000)")
+    parser.add_argument("--capacity-requests", type=int, help="fake LLM capacity (1000; 300)")
     parser.add_argument(
         "--quick", action="store_true", help="scaled-down defaults (the second figure of each)"
     )
@@ -993,12 +1037,12 @@ def main(argv: list[str] | None = None) -> int:
         _serve_test_fake()
         return 0
     scale = {
-        "jobs": (2000, 400),
+        "jobs": (1000, 300),
         "rounds": (3, 1),
         "slow_jobs": (640, 192),
         "memory_first": (1000, 500),
         "memory_total": (10000, 5000),
-        "capacity_requests": (3000, 1000),
+        "capacity_requests": (1000, 300),
     }
     for name, (full, quick) in scale.items():
         if getattr(args, name) is None:

@@ -2,53 +2,60 @@
 
     python scripts/chaos.py --jobs N [--workers 3] [--seed S] [--kill-every SECONDS]
 
-Starts NATS (JetStream, in a temp dir it owns, so it can restart it), PostgreSQL (migrated once
-with `scripts/ci/run-migrations.sh`) and Redis from `tests/support/servers.py`, an
-OpenAI-compatible fake that answers every job from that job's own script after 50-300 ms, and
-`--workers` worker processes (`python -m workers.agent_executor`, `NATS_CREATE_STREAMS=true`,
-`NATS_ACK_WAIT_SECONDS=5`, `HEARTBEAT_SECONDS=1`, `NATS_MAX_DELIVER=20`). It publishes N
-structured CloudEvents with unique job ids to `agent.execute.chaos`; while they run it SIGKILLs
-a random worker at random moments (mean interval `--kill-every`, seeded RNG) and starts a
-replacement, restarts the NATS server once when half of the results are in, and now and then
-makes the fake answer one request with an HTTP 500 (`--llm-error-every`). It waits until the
-work queue is empty (every job acked) or the deadline passes, then reads the whole
-AGENT_STATUS stream, the AGENT_DLQ stream and the ledger (`agent_jobs`) and prints a report.
+Starts NATS (JetStream, in a temp dir this run owns, so that it can restart it), PostgreSQL
+(migrated once with `scripts/ci/run-migrations.sh`) and Redis from `tests/support/servers.py`,
+an OpenAI-compatible fake (`tests/support/fake_openai.py`) that answers each job from that
+job's own script after 50-300 ms, and `--workers` worker processes (`python -m
+workers.agent_executor` with `NATS_CREATE_STREAMS=true`, `NATS_ACK_WAIT_SECONDS=5`,
+`HEARTBEAT_SECONDS=1`, `NATS_MAX_DELIVER=20`). It publishes N structured CloudEvents with unique
+job ids to `agent.execute.chaos`. While they run it SIGKILLs a random live worker at random
+moments (mean interval `--kill-every`, seeded RNG) and starts a replacement at once, and
+restarts the NATS server once, when half of the results are in. For a share of the jobs
+(`--llm-error-rate`) the fake answers one LLM step with HTTP 500 the first time it is asked,
+so transient-fault redeliveries mix with the kills. When the work queue is empty (every job
+acked) or the deadline passes, it reads the whole AGENT_STATUS stream, the AGENT_DLQ stream and
+the ledger (`agent_jobs`) and prints a report.
 
-Jobs (chosen per job by the seeded RNG): `text` (one LLM call: the answer), `tool` (a
-`write_file` call, then the answer) and `task` (a `task` call to a specialist, the specialist's
-answer, then the orchestrator's answer). The job id is in the first user message of every
-request (orchestrator and specialist alike), and the fake picks the reply from the request
-itself: the agent (by its system prompt) and the step (how many assistant messages the request
-already holds). A repeated request therefore gets the same reply, and concurrency cannot mix
-jobs up. Each worker process gets its own `OPENAI_BASE_URL` path (`/w/<tag>/v1`, a new tag per
-start), so the fake knows which process made each request.
+Jobs, kind chosen per job by the seeded RNG: `text` (1 LLM call: the answer), `tool` (2: a
+`write_file` call, then the answer) and `task` (3: a `task` call, the specialist's answer, the
+orchestrator's answer). The job id is in the first user message of every request, orchestrator
+and specialist alike, and the fake picks the reply from the request itself: the agent (by its
+system prompt) and the step (how many assistant messages the request already holds). So a
+repeated request gets the same reply, and concurrency cannot mix jobs up. Each worker process
+gets its own `OPENAI_BASE_URL` path (`/w/<tag>/v1`, a new tag per start), so the fake knows
+which process made each request.
 
 Counts:
 
-- published: jobs published; completed / failed: jobs whose first result event in AGENT_STATUS
-  is `agent.status.completed` / `agent.status.failed`; lost: jobs with no result event;
-  duplicated: jobs with more than one result event visible in AGENT_STATUS (JetStream drops a
+- published: jobs published. completed / failed: jobs whose first result event in
+  AGENT_STATUS is `agent.status.completed` / `agent.status.failed`. lost: jobs with no result
+  event. duplicated: jobs with more than one result event in AGENT_STATUS (JetStream drops a
   republish with the same `Nats-Msg-Id` only within the stream's duplicate window, 120 s).
-- wrong results: completed jobs whose output or files are not what their script produces.
+- wrong results: completed jobs whose output (or written file) is not what their script makes.
 
-The repeated-LLM-call rule (exact):
+The repeated-LLM-call rule, exactly:
 
-- A request counts as an LLM call when the fake answered it with its scripted reply; requests
-  answered with an injected HTTP error are counted apart (they never reach a checkpoint, and
-  the retry is the same step, not a repeat).
-- needed = the calls a clean run makes: the length of every job's script.
-- repeated(job) = for each scripted step (agent, step index) of the job, the calls for it
-  beyond the first, plus any call for a step its script does not have.
-- A SIGKILL *hits* a job when the killed worker process made at least one request for that job
-  (so the job was running there) and the job had not finished by the kill (the ledger's
-  `finished_at` is later than the kill, or empty). A kill loses at most the one step in flight
-  of each job running on the killed process, so each hit allows one repeated call:
-  allowance(job) = hits(job).
+- A request counts as an LLM call when the fake received its body and answered it from the
+  script. Requests answered with an injected HTTP 500 are counted apart: nothing of them is
+  checkpointed, and their retry is the same step, not a repeat.
+- needed = the calls a clean run makes = the sum of the script lengths (1, 2 or 3 per job).
+- repeated(job) = for each step (agent, index) of the job's script, its calls beyond the first,
+  plus every call for a step the script does not have. When every job ran every step,
+  sum(repeated) = LLM calls answered - needed.
+- A SIGKILL *hits* a job when the killed process made at least one LLM request for that job
+  (the job was running there) and the job had not finished at the moment of the kill (the
+  ledger's `finished_at` is later than the kill, or empty; both clocks are this host's).
+  A kill can cost a job at most the one step it had in flight on the killed process, so
+  allowance(job) = hits(job): one repeated call per kill that hit it.
 - beyond(job) = max(0, repeated(job) - allowance(job)); "repeated beyond allowance" is the sum
-  over all jobs. The NATS restart and injected LLM errors grant no allowance.
+  over the jobs. The NATS restart and the injected errors grant no allowance.
 
-Exit status 0 only when lost == 0, duplicated == 0 and repeated beyond allowance == 0.
-`run_chaos(...)` returns the `Report` for tests.
+Exit status 0 only when lost == 0, duplicated == 0, repeated beyond allowance == 0 and no
+completed job has a wrong result (a "completed" event with the wrong output is a lost job in
+disguise). Failed jobs, dead letters and ledger disagreements are reported too; with these
+scripts none should occur. Each kind of problem is counted and a few cases are shown, with the
+job's calls in order (`agent#step@worker`) for repeated calls. `run_chaos(...)` returns the
+`Report`; worker logs are kept when the run fails (or under `--log-dir`).
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ import nats  # noqa: E402
 import psycopg  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
+from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
 from tests.support.fake_openai import (  # noqa: E402
@@ -108,7 +116,8 @@ LATENCY_SECONDS = (0.05, 0.3)
 JOB_ID = re.compile(r"chaos-[0-9a-f]{8}-\d{5}")
 WORKER_PATH = re.compile(r"^/w/([A-Za-z0-9_-]+)(/.*)$")
 WORKER_HEADER = "x-chaos-worker"
-MAX_PROBLEM_LINES = 20
+PROBLEMS_SHOWN = 5  # examples per kind of problem
+MILESTONES = (0.5, 0.9, 0.99, 1.0)  # shares of the result events, timed in the report
 
 Step = tuple[str, int]  # (agent, index of the call within that agent's conversation)
 
@@ -123,6 +132,7 @@ class JobPlan:
     job_id: str
     kind: str
     replies: dict[Step, Reply]
+    fail_first: Step | None = None  # the first request for this step gets an HTTP 500
 
     def body(self) -> dict[str, Any]:
         """The JobExecutionEvent."""
@@ -176,8 +186,8 @@ def agent_definition(specialist: bool) -> dict[str, Any]:
     return {"nodes": nodes}
 
 
-def plan_jobs(count: int, rng: random.Random, run: str) -> list[JobPlan]:
-    """`count` jobs with unique ids (`chaos-<run>-<index>`) and seeded kinds and latencies."""
+def plan_jobs(count: int, rng: random.Random, run: str, error_rate: float = 0.0) -> list[JobPlan]:
+    """`count` jobs with unique ids (`chaos-<run>-<index>`); seeded kinds, latencies, errors."""
     plans = []
     for index in range(count):
         job_id = f"chaos-{run}-{index:05d}"
@@ -202,7 +212,8 @@ def plan_jobs(count: int, rng: random.Random, run: str) -> list[JobPlan]:
             replies[("orchestrator", 0)] = tool_calls(delegate, latency=latency())
             replies[("researcher", 0)] = text(f"facts for {job_id}", latency=latency())
             replies[("orchestrator", 1)] = final
-        plans.append(JobPlan(job_id, kind, replies))
+        fail_first = rng.choice(sorted(replies)) if rng.random() < error_rate else None
+        plans.append(JobPlan(job_id, kind, replies, fail_first))
     return plans
 
 
@@ -273,7 +284,8 @@ class _WorkerTag:
                         (WORKER_HEADER.encode(), found.group(1).encode()),
                     ],
                 }
-        await self.app(scope, receive, send)
+        with contextlib.suppress(ClientDisconnect):  # a SIGKILLed worker's half-sent request
+            await self.app(scope, receive, send)
 
 
 class ChaosFake(FakeOpenAI):
@@ -283,6 +295,7 @@ class ChaosFake(FakeOpenAI):
         self.plans = {plan.job_id: plan for plan in plans}
         self._calls_lock = threading.Lock()
         self._calls: list[LLMCall] = []
+        self._failed: set[tuple[str, Step]] = set()
         super().__init__()
 
     def _build_app(self) -> FastAPI:
@@ -292,10 +305,21 @@ class ChaosFake(FakeOpenAI):
 
     def _next_reply(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Reply, str]:
         # The base class records the request and applies `fail_next`; the script is ours.
+        # Requests of one job never run at once (one graph step at a time), so the check
+        # of `_failed` below cannot race with itself for the same job.
         reply, request_id = super()._next_reply(body, headers)
         job_id, step = request_step(body.get("messages") or [])
         plan = self.plans.get(job_id) if job_id else None
         scripted = plan.replies.get(step) if plan else None
+        if (
+            reply.status is None
+            and plan is not None
+            and plan.fail_first == step
+            and (plan.job_id, step) not in self._failed
+        ):
+            with self._calls_lock:
+                self._failed.add((plan.job_id, step))
+            reply = Reply(status=500)
         answered = reply.status is None
         if answered:
             reply = scripted or Reply(text=DEFAULT_TEXT)
@@ -408,15 +432,15 @@ class LedgerRow:
 
 @dataclass
 class Report:
-    """What a chaos run saw; `ok` when nothing was lost, duplicated or repeated beyond allowance."""
+    """What a chaos run saw; `ok`: nothing lost, duplicated, wrong or repeated beyond allowance."""
 
     jobs: int
     workers: int
     seed: int
+    settings: str = ""
     elapsed: float = 0.0
     kills: int = 0
     nats_restarts: int = 0
-    llm_error_blips: int = 0
     completed: int = 0
     failed: int = 0
     lost: int = 0
@@ -437,12 +461,18 @@ class Report:
     allowance: int = 0
     repeated_beyond_allowance: int = 0
     timed_out: bool = False
-    problems: list[str] = field(default_factory=list)
+    milestones: dict[float, float] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)  # kind -> every case
     log_dir: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.repeated_beyond_allowance == 0
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and self.wrong_results == 0
+            and self.repeated_beyond_allowance == 0
+        )
 
     def render(self) -> str:
         rows: list[tuple[str, object]] = [
@@ -459,37 +489,41 @@ class Report:
             ("redeliveries (ledger attempts - 1)", self.redeliveries),
             ("worker SIGKILLs", self.kills),
             ("NATS restarts", self.nats_restarts),
-            ("injected LLM HTTP 500s", self.llm_errors),
+            ("LLM requests answered with an injected 500", self.llm_errors),
             ("LLM requests seen by the fake", self.llm_requests),
             ("LLM calls answered", self.llm_calls),
             ("LLM calls a clean run needs", self.llm_needed),
             ("LLM calls repeated", self.llm_repeated),
             ("allowance (1 per kill x job running on it)", self.allowance),
             ("LLM calls repeated beyond allowance", self.repeated_beyond_allowance),
+            ("seconds to 50 / 90 / 99 / 100 % of results", self._milestones()),
         ]
         width = max(len(name) for name, _ in rows)
         lines = [
-            f"chaos: {self.jobs} jobs, {self.workers} workers, seed {self.seed}, "
+            f"chaos: {self.jobs} jobs, {self.workers} workers, seed {self.seed}, {self.settings}, "
             f"{self.elapsed:.1f} s" + (" (DEADLINE PASSED)" if self.timed_out else "")
         ]
         lines += [f"  {name:<{width}}  {value}" for name, value in rows]
-        if self.problems:
-            lines.append("  problems:")
-            lines += [f"    {line}" for line in self.problems]
+        for kind, cases in self.problems.items():
+            shown = min(len(cases), PROBLEMS_SHOWN)
+            lines.append(f"  problem: {kind} ({len(cases)} jobs; {shown} shown)")
+            lines += [f"    {case}" for case in cases[:shown]]
         if self.log_dir:
             lines.append(f"  worker logs: {self.log_dir}")
         lines.append(f"result: {'PASS' if self.ok else 'FAIL'}")
         return "\n".join(lines)
 
+    def _milestones(self) -> str:
+        return " / ".join(
+            f"{self.milestones[m]:.1f}" if m in self.milestones else "-" for m in MILESTONES
+        )
+
     def _triple(self) -> str:
         return f"{self.ledger_finished} / {self.ledger_running} / {self.ledger_missing}"
 
 
-def _problem(report: Report, line: str) -> None:
-    if len(report.problems) < MAX_PROBLEM_LINES:
-        report.problems.append(line)
-    elif len(report.problems) == MAX_PROBLEM_LINES:
-        report.problems.append("... (more problems not shown)")
+def _problem(report: Report, kind: str, case: str) -> None:
+    report.problems.setdefault(kind, []).append(case)
 
 
 def _result_ok(plan: JobPlan, event: dict[str, Any]) -> bool:
@@ -500,6 +534,20 @@ def _result_ok(plan: JobPlan, event: dict[str, Any]) -> bool:
         written = (result.get("files") or {}).get(plan.report_path()) or {}
         return bool(written.get("content") == [plan.job_id])
     return True
+
+
+def _trail(calls: Sequence[LLMCall], killed_at: dict[str, float]) -> str:
+    """The job's calls in order; a move to another worker says whether a kill explains it."""
+    parts = []
+    previous: LLMCall | None = None
+    for call in sorted(calls, key=lambda c: c.at):
+        if previous is not None and call.worker != previous.worker:
+            killed = killed_at.get(previous.worker, float("inf")) <= call.at
+            parts.append(f"[moved {'after its kill' if killed else 'WITHOUT a kill'}]")
+        error = "" if call.answered else "(500)"
+        parts.append(f"{call.step[0]}#{call.step[1]}@{call.worker}{error}")
+        previous = call
+    return " ".join(parts)
 
 
 def analyse(
@@ -518,7 +566,7 @@ def analyse(
     plan_of = {plan.job_id: plan for plan in plans}
     strangers = set(by_job) - set(plan_of)
     for job_id in sorted(strangers):
-        _problem(report, f"{job_id}: a result event for a job nobody published")
+        _problem(report, "result for a job nobody published", job_id)
 
     for plan in plans:
         found = by_job.get(plan.job_id, [])
@@ -533,25 +581,25 @@ def analyse(
             report.redeliveries += max(0, row.attempts - 1)
         if not found:
             report.lost += 1
-            _problem(report, f"{plan.job_id}: lost (ledger: {row})")
+            _problem(report, "lost", f"{plan.job_id}: ledger {row}")
             continue
         if len(found) > 1:
             report.duplicated += 1
             subjects = [e.get("nats_subject") for e in found]
-            _problem(report, f"{plan.job_id}: {len(found)} result events {subjects}")
+            _problem(report, "duplicated", f"{plan.job_id}: {len(found)} result events {subjects}")
         first = found[0]
         outcome = "completed" if first.get("nats_subject") == "agent.status.completed" else "failed"
         if outcome == "completed":
             report.completed += 1
             if not _result_ok(plan, first):
                 report.wrong_results += 1
-                _problem(report, f"{plan.job_id}: unexpected result {first.get('data')}")
+                _problem(report, "wrong result", f"{plan.job_id}: {first.get('data')}")
         else:
             report.failed += 1
-            _problem(report, f"{plan.job_id}: failed {first.get('data')}")
+            _problem(report, "failed", f"{plan.job_id}: {first.get('data')}")
         if row is None or row.outcome != outcome:
             report.ledger_mismatches += 1
-            _problem(report, f"{plan.job_id}: event {outcome}, ledger {row}")
+            _problem(report, "ledger disagrees", f"{plan.job_id}: event {outcome}, ledger {row}")
 
     calls_of: dict[str | None, list[LLMCall]] = defaultdict(list)
     for call in calls:
@@ -578,12 +626,11 @@ def analyse(
         report.allowance += hits
         report.repeated_beyond_allowance += beyond
         if beyond:
-            trail = ", ".join(
-                f"{c.step[0]}#{c.step[1]}@{c.worker}{'' if c.answered else '(err)'}"
-                for c in job_calls
-            )
             _problem(
-                report, f"{owner or '(no job id)'}: {repeated} repeated, {hits} kill hits: {trail}"
+                report,
+                "LLM calls repeated beyond allowance",
+                f"{owner or '(no job id)'}: {repeated} repeated, {hits} kill hits: "
+                + _trail(job_calls, killed_at),
             )
     return report
 
@@ -592,8 +639,15 @@ def analyse(
 
 
 async def _connect(url: str) -> tuple[Any, JetStreamContext]:
+    async def quiet(exc: Exception) -> None:
+        del exc  # the planned NATS restart: the client reconnects by itself
+
     nc = await nats.connect(
-        url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, allow_reconnect=True
+        url,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        allow_reconnect=True,
+        error_cb=quiet,
     )
     return nc, nc.jetstream(timeout=3)
 
@@ -636,9 +690,9 @@ class Chaos:
     jobs: int
     workers: int = 3
     seed: int = 1
-    kill_every: float = 4.0
+    kill_every: float = 10.0
     max_kills: int | None = None
-    llm_error_every: float = 15.0
+    llm_error_rate: float = 0.03
     concurrency: int = 16
     deadline: float | None = None
     settle: float = 2.0
@@ -650,7 +704,6 @@ async def _drive(
     plans: Sequence[JobPlan],
     nats_server: NatsServer,
     workers: Workers,
-    fake: ChaosFake,
     report: Report,
 ) -> list[Kill]:
     kills: list[Kill] = []
@@ -669,9 +722,6 @@ async def _drive(
             return rng.uniform(0.5, 1.5) * mean
 
         next_kill = began + interval(chaos.kill_every) if chaos.kill_every > 0 else float("inf")
-        next_blip = (
-            began + interval(chaos.llm_error_every) if chaos.llm_error_every > 0 else float("inf")
-        )
         starting: dict[int, asyncio.Task[None]] = {}
         while True:
             for slot, task in list(starting.items()):
@@ -679,8 +729,12 @@ async def _drive(
                     del starting[slot]
                     task.result()  # a replacement that cannot start ends the run
             depths = await _queue_depths(js)
-            if depths is not None and depths[1] == 0:
-                break
+            if depths is not None:
+                for share in MILESTONES:
+                    if share not in report.milestones and depths[0] >= share * chaos.jobs:
+                        report.milestones[share] = time.monotonic() - began
+                if depths[1] == 0:
+                    break
             now = time.monotonic()
             if now > deadline:
                 report.timed_out = True
@@ -692,15 +746,12 @@ async def _drive(
                 report.nats_restarts += 1
                 continue
             if now >= next_kill and (chaos.max_kills is None or len(kills) < chaos.max_kills):
-                slot = rng.randrange(chaos.workers)
-                if slot not in starting:
+                alive = [slot for slot in range(chaos.workers) if slot not in starting]
+                if alive:
+                    slot = rng.choice(alive)
                     kills.append(workers.kill(slot))
                     starting[slot] = asyncio.create_task(asyncio.to_thread(workers.start, slot))
                 next_kill = now + interval(chaos.kill_every)
-            if now >= next_blip:
-                fake.fail_next(1, status=500, retry_after=None)
-                report.llm_error_blips += 1
-                next_blip = now + interval(chaos.llm_error_every)
             await asyncio.sleep(0.2)
         await asyncio.gather(*starting.values())
         # A late republish (a redelivery racing the ack) would land now; give it the chance.
@@ -717,10 +768,10 @@ def run_chaos(
     jobs: int,
     workers: int = 3,
     seed: int = 1,
-    kill_every: float = 4.0,
+    kill_every: float = 10.0,
     *,
     max_kills: int | None = None,
-    llm_error_every: float = 15.0,
+    llm_error_rate: float = 0.03,
     concurrency: int = 16,
     deadline: float | None = None,
     log_dir: Path | None = None,
@@ -732,14 +783,20 @@ def run_chaos(
         seed=seed,
         kill_every=kill_every,
         max_kills=max_kills,
-        llm_error_every=llm_error_every,
+        llm_error_rate=llm_error_rate,
         concurrency=concurrency,
         deadline=deadline,
     )
     rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not cryptography
     run = uuid.uuid4().hex[:8]
-    plans = plan_jobs(jobs, rng, run)
-    report = Report(jobs=jobs, workers=workers, seed=seed)
+    plans = plan_jobs(jobs, rng, run, llm_error_rate)
+    report = Report(
+        jobs=jobs,
+        workers=workers,
+        seed=seed,
+        settings=f"kill every ~{kill_every:g} s, concurrency {concurrency}, "
+        f"LLM 500s for {llm_error_rate:.0%} of jobs",
+    )
     logs = log_dir or Path(tempfile.mkdtemp(prefix="chaos-logs-"))
     logs.mkdir(parents=True, exist_ok=True)
     report.log_dir = str(logs)
@@ -773,7 +830,7 @@ def run_chaos(
             thread.join()
         if any(worker is None for worker in pool.slots):
             raise RuntimeError(f"a worker did not start; logs in {logs}")
-        kills = asyncio.run(_drive(chaos, rng, plans, nats_server, pool, fake, report))
+        kills = asyncio.run(_drive(chaos, rng, plans, nats_server, pool, report))
         report.kills = len(kills)
         events = asyncio.run(results(nats_server.url))
         ledger = _read_ledger(postgres.url, run)
@@ -790,14 +847,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="worker processes [3]")
     parser.add_argument("--seed", type=int, default=1, help="seed of every random choice [1]")
     parser.add_argument(
-        "--kill-every", type=float, default=4.0, help="mean seconds between SIGKILLs [4]; 0: none"
+        "--kill-every", type=float, default=10.0, help="mean seconds between SIGKILLs [10]; 0: none"
     )
     parser.add_argument("--max-kills", type=int, default=None, help="stop killing after this")
     parser.add_argument(
-        "--llm-error-every",
+        "--llm-error-rate",
         type=float,
-        default=15.0,
-        help="mean seconds between injected LLM HTTP 500s [15]; 0: none",
+        default=0.03,
+        help="share of jobs whose LLM answers one of their calls with HTTP 500 first [0.03]",
     )
     parser.add_argument("--concurrency", type=int, default=16, help="WORKER_CONCURRENCY [16]")
     parser.add_argument("--deadline", type=float, default=None, help="seconds [max(180, 0.6 N)]")
@@ -809,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed,
         args.kill_every,
         max_kills=args.max_kills,
-        llm_error_every=args.llm_error_every,
+        llm_error_rate=args.llm_error_rate,
         concurrency=args.concurrency,
         deadline=args.deadline,
         log_dir=args.log_dir,

@@ -95,7 +95,8 @@ async def connect(settings: Settings) -> Services:
     pool = AsyncConnectionPool(
         settings.postgres_dsn,
         min_size=1,
-        max_size=settings.POSTGRES_POOL_MAX,
+        # Each running job holds one connection for its lock, plus checkpoints and the ledger.
+        max_size=max(settings.POSTGRES_POOL_MAX, settings.WORKER_CONCURRENCY * 2 + 4),
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         check=AsyncConnectionPool.check_connection,

@@ -26,7 +26,7 @@ from functions.agent_executor.nats_contract import CANCEL_PREFIX
 from workers.agent_executor.events import InvalidEventError, parse_message
 from workers.agent_executor.metrics import REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
-from workers.agent_executor.runner import JobResult, Runner, TransientError
+from workers.agent_executor.runner import BUSY, JobResult, Runner, TransientError
 from workers.agent_executor.settings import Settings
 
 log = structlog.get_logger()
@@ -167,7 +167,8 @@ class JobConsumer:
         try:
             result = await self.runner.run(job)
         except TransientError as exc:
-            if delivered >= self.settings.NATS_MAX_DELIVER:
+            # A job running on another worker is alive: wait, never dead-letter it.
+            if delivered >= self.settings.NATS_MAX_DELIVER and exc.type != BUSY:
                 log.error("last delivery failed; dead-lettering", job_id=job.job_id, error=str(exc))
                 result = await self.runner.fail(
                     job.job_id,

@@ -7,6 +7,7 @@ unfinished checkpoint continues from it with `None` input; otherwise it starts.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +18,7 @@ import psycopg
 import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio import Redis
 
@@ -34,6 +36,7 @@ from workers.agent_executor.streaming import RedisEvents
 log = structlog.get_logger()
 
 Outcome = Literal["completed", "failed"]
+BUSY = "Busy"
 
 
 class JobCancelledError(AgentError):
@@ -146,7 +149,30 @@ class Runner:
         )
 
     async def run(self, job: JobExecutionEvent) -> JobResult:
-        """Run `job` to an outcome, or raise TransientError to be retried later."""
+        """Run `job` to an outcome, or raise TransientError to be retried later.
+
+        A session advisory lock on the job id is held for the whole run: JetStream
+        may hand a still-running job to a second worker (after a server restart),
+        and two runs of one thread would interleave their checkpoints.
+        """
+        try:
+            async with (
+                self.pool.connection() as lock_conn,
+                lock_conn.cursor(row_factory=dict_row) as cur,
+            ):
+                await cur.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got", (job.job_id,))
+                row = await cur.fetchone()
+                if row is None or not row["got"]:
+                    raise TransientError("job is running on another worker", BUSY, retry_after=5)
+                try:
+                    return await self._run_locked(job)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (job.job_id,))
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise TransientError(f"database unavailable: {exc}", "DatabaseUnavailable") from exc
+
+    async def _run_locked(self, job: JobExecutionEvent) -> JobResult:
         try:
             done = await self.finished(job.job_id)
             if done is not None:
@@ -213,16 +239,22 @@ class Runner:
         ).compile(checkpointer=self.saver)
         config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
         snapshot = await graph.aget_state(config)
-        if snapshot.values and not snapshot.next:
+        # Pending tasks (writes saved, next checkpoint not) mean unfinished, even with no `next`.
+        unfinished = bool(snapshot.next or snapshot.tasks)
+        if snapshot.values and not unfinished:
             state = snapshot.values  # the graph finished before its result was recorded
         else:
-            if snapshot.next:
+            if unfinished:
                 log.info("resuming from checkpoint", job_id=job.job_id, next=list(snapshot.next))
-            graph_input = None if snapshot.next else initial_state(job.input_payload)
+            graph_input = None if unfinished else initial_state(job.input_payload)
             state = snapshot.values
             self._check_cancelled(job.job_id)
             # Step by step, so a cancel request takes effect at the next step boundary.
-            async for values in graph.astream(graph_input, config, stream_mode="values"):
+            # Synchronous checkpoints: a step is durable before the next LLM call starts,
+            # so a kill never loses a finished call.
+            async for values in graph.astream(
+                graph_input, config, stream_mode="values", durability="sync"
+            ):
                 state = values
                 self._check_cancelled(job.job_id)
         return {"result": {**final_result(state), "status": "completed"}}
