@@ -107,6 +107,24 @@ def restricted_pod_security_context() -> k8s.V1PodSecurityContext:
     )
 
 
+def restricted_pod_spec(
+    workload: Workload, spec: AgentExecutorSpec, **fields: Any
+) -> k8s.V1PodSpec:
+    """A pod of this executor: its ServiceAccount without a token, pull secrets, restricted PSS,
+    the /tmp emptyDir; `fields` add the containers and the rest."""
+    return k8s.V1PodSpec(
+        service_account_name=workload.name,
+        automount_service_account_token=False,
+        image_pull_secrets=[
+            k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
+        ]
+        or None,
+        security_context=restricted_pod_security_context(),
+        volumes=tmp_volumes(),
+        **fields,
+    )
+
+
 def tmp_volumes() -> list[k8s.V1Volume]:
     """The emptyDir behind /tmp."""
     return [k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))]
@@ -180,17 +198,11 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
     In `keda` mode `replicas` is left out so that the HPA KEDA creates owns it;
     a desired value here would make Crossplane and the HPA fight over it.
     """
-    pod = k8s.V1PodSpec(
-        service_account_name=workload.name,
-        automount_service_account_token=False,
-        image_pull_secrets=[
-            k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
-        ]
-        or None,
-        security_context=restricted_pod_security_context(),
+    pod = restricted_pod_spec(
+        workload,
+        spec,
         init_containers=[_migrations_container(spec)] if spec.migrations.enabled else None,
         containers=[_worker_container(workload, spec)],
-        volumes=tmp_volumes(),
         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
         topology_spread_constraints=_topology_spread(workload),
         enable_service_links=False,

@@ -10,11 +10,10 @@ from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES
 from functions.agent_executor.builders.deployment import (
     DRAGONFLY_KEYS,
     database_env,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     restricted_security_context,
     secret_env,
     tmp_mount,
-    tmp_volumes,
 )
 from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from functions.agent_executor.names import RETENTION_COMPONENT, Workload
@@ -46,18 +45,7 @@ def build_retention_cron_job(workload: Workload, spec: AgentExecutorSpec) -> dic
         security_context=restricted_security_context(),
         volume_mounts=tmp_mount(),
     )
-    pod = k8s.V1PodSpec(
-        service_account_name=workload.name,
-        automount_service_account_token=False,
-        image_pull_secrets=[
-            k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
-        ]
-        or None,
-        security_context=restricted_pod_security_context(),
-        restart_policy="Never",
-        containers=[container],
-        volumes=tmp_volumes(),
-    )
+    pod = restricted_pod_spec(workload, spec, restart_policy="Never", containers=[container])
     metadata = object_meta(workload, workload.retention_name)
     metadata.labels = retention_labels(workload)
     return to_manifest(
