@@ -63,7 +63,10 @@ ANSWER_TEXT = "All done, the report is in /notes.md."
 TOOL_ARGUMENTS = {"path": "/notes.md", "content": "fact one\nfact two\nfact three"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
-POOL_MAX = 20  # the worker's POSTGRES_POOL_MAX default; the bare baseline gets the same
+# The bare baseline's pool: POSTGRES_POOL_MAX's default. Bare runs hold no connection between
+# checkpoint writes and are CPU-bound, so more would not help (the worker grows its own pool to
+# 2 x WORKER_CONCURRENCY + 4, since each of its jobs holds one for a lock).
+POOL_MAX = 20
 OVERHEAD_TARGET = 0.60
 CONCURRENCY_TARGET = 0.85
 GROWTH_TARGET = 0.05
@@ -297,6 +300,16 @@ def find_process(*needles: str) -> int | None:
     return None
 
 
+def client_backends(postmaster: int) -> int:
+    """PostgreSQL backends serving a TCP client (`postgres: user db 127.0.0.1(port) ...`)."""
+    count = 0
+    for pid in children(postmaster):
+        with contextlib.suppress(OSError):
+            if b"127.0.0.1(" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                count += 1
+    return count
+
+
 def rss_bytes(pid: int) -> int:
     """VmRSS of a process from /proc/<pid>/status."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -317,10 +330,13 @@ class CpuProbe:
     """CPU used by named process groups over an interval, and by everything else."""
 
     groups: dict[str, Callable[[], list[int]]]
+    postmaster: int | None = None
     started: dict[str, dict[int, float]] = field(default_factory=dict)
     busy: float = 0.0
     wall: float = 0.0
     used: dict[str, float] = field(default_factory=dict)  # CPU seconds of the last interval
+    connections: int = 0  # the most PostgreSQL client backends seen at once
+    sampler: asyncio.Task[None] | None = None
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         return {name: {p: cpu_seconds(p) for p in pids()} for name, pids in self.groups.items()}
@@ -329,11 +345,21 @@ class CpuProbe:
         self.started = self._snapshot()
         self.busy = machine_busy_seconds()
         self.wall = time.perf_counter()
+        self.connections = 0
+        if self.postmaster is not None:
+            self.sampler = asyncio.get_running_loop().create_task(self._sample(self.postmaster))
+
+    async def _sample(self, postmaster: int) -> None:
+        while True:
+            self.connections = max(self.connections, client_backends(postmaster))
+            await asyncio.sleep(0.5)
 
     def stop(self) -> str:
         """`name cores, ...` over the interval, then the machine and the rest of it."""
         ended = self._snapshot()
         wall = time.perf_counter() - self.wall
+        if self.sampler is not None:
+            self.sampler.cancel()
         busy = (machine_busy_seconds() - self.busy) / wall
         parts, ours = [], 0.0
         for name, pids in ended.items():
@@ -342,8 +368,9 @@ class CpuProbe:
             ours += self.used[name] / wall
             parts.append(f"{name} {self.used[name] / wall:.2f}")
         others = max(0.0, busy - ours)
-        return f"cpu cores: {', '.join(parts)}; machine {busy:.2f} of {os.cpu_count()}, " + (
-            f"other processes {others:.2f}"
+        return (
+            f"cpu cores: {', '.join(parts)}; machine {busy:.2f} of {os.cpu_count()}, "
+            f"other processes {others:.2f}; postgres connections <= {self.connections}"
         )
 
     def per_job_ms(self, group: str, jobs: int) -> float:
@@ -508,6 +535,7 @@ class Bare:
             await self.llm.aclose()
         if self.pool is not None:
             await self.pool.close()
+        self.graph = self.pool = self.llm = None
 
     async def run(self, count: int, concurrency: int) -> Batch:
         """`count` runs with distinct thread ids, at most `concurrency` at once."""
@@ -546,6 +574,7 @@ class Env:
     fake: FakeProcess
     log_dir: Path
     probe_groups: dict[str, Callable[[], list[int]]]
+    postmaster: int | None
 
     def worker_env(self, concurrency: int) -> dict[str, str]:
         return {
@@ -563,7 +592,7 @@ class Env:
         groups = {"bench": lambda: [os.getpid()]}
         if workers:
             groups["worker"] = lambda: [w.proc.pid for w in workers]
-        return CpuProbe({**groups, **self.probe_groups})
+        return CpuProbe({**groups, **self.probe_groups}, self.postmaster)
 
 
 @contextlib.contextmanager
@@ -592,7 +621,7 @@ def environment(log_dir: Path) -> Iterator[Env]:
                 groups["nats"] = lambda: [nats_pid]
             if redis_pid:
                 groups["redis"] = lambda: [redis_pid]
-            yield Env(nats_srv.url, redis_url, pg.url, fake, log_dir, groups)
+            yield Env(nats_srv.url, redis_url, pg.url, fake, log_dir, groups, postmaster)
         finally:
             fake.stop()
 
@@ -713,13 +742,16 @@ async def measure_overhead(
     pipeline = Pipeline(env.nats_url)
     await pipeline.open()
     bare = Bare(env.database_url, env.fake.base_url, model)
-    await bare.open()
     result = OverheadResult([], [])
     try:
         await pipeline.run(2 * concurrency, model, "warm")
-        await bare.run(2 * concurrency, concurrency)
         for index in range(rounds):
             for label in ("bare", "pipeline"):
+                if label == "bare":
+                    # A fresh pool per round, closed before the pipeline's turn, so that its
+                    # idle connections never count against the worker's.
+                    await bare.open()
+                    await bare.run(2 * concurrency, concurrency)
                 probe = env.probe(started if label == "pipeline" else [])
                 probe.start()
                 if label == "bare":
@@ -737,6 +769,8 @@ async def measure_overhead(
                     f"{runner:5.1f} ms CPU/job in {where}"
                 )
                 print(f"    {cpu}")
+                if label == "bare":
+                    await bare.close()
     finally:
         await bare.close()
         await pipeline.close()
@@ -942,13 +976,21 @@ async def measure_memory(
 # --- main --------------------------------------------------------------------------------------
 
 
-def report_worker_errors(log_dir: Path) -> None:
-    """Point at worker logs that mention errors (a benchmark run should have none)."""
+def report_worker_logs(log_dir: Path) -> None:
+    """Warnings and errors the workers logged, by message (a clean run has none)."""
     for log in sorted(log_dir.glob("worker-*.log")):
-        lines = log.read_text(errors="replace").splitlines()
-        errors = [line for line in lines if '"level": "error"' in line or "Traceback" in line]
-        if errors:
-            print(f"  {log.name}: {len(errors)} error lines, e.g. {errors[0][:300]}")
+        counts: dict[str, int] = {}
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"level": "raw", "msg": line[:120]}
+            if not isinstance(record, dict) or record.get("level") in ("info", "debug"):
+                continue
+            key = f"{record.get('level')}: {record.get('msg')} {record.get('error', '')}"[:200]
+            counts[key] = counts.get(key, 0) + 1
+        for key, count in sorted(counts.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"  {log.name}: {count} x {key}")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -999,7 +1041,7 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"  {line}")
         finally:
             workers.stop_all()
-            report_worker_errors(Path(tmp))
+            report_worker_logs(Path(tmp))
     return 0
 
 
