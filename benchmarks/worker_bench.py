@@ -504,6 +504,7 @@ class Bare:
         self.graph: Any = None
         self.pool: Any = None
         self.llm: Any = None
+        self.context: Any = None
 
     async def open(self) -> None:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -511,7 +512,7 @@ class Bare:
         from psycopg_pool import AsyncConnectionPool
 
         from workers.agent_executor.agent.definition import parse_definition
-        from workers.agent_executor.agent.graph import build_graph
+        from workers.agent_executor.agent.graph import RunContext, build_graph
         from workers.agent_executor.agent.llm import LLMClient
 
         self.pool = AsyncConnectionPool(
@@ -525,10 +526,12 @@ class Bare:
         saver = AsyncPostgresSaver(self.pool)
         await saver.setup()
         self.llm = LLMClient(openai_api_key="sk-bench", openai_base_url=self.base_url)
-        definition = parse_definition(agent_definition(self.model))
-        self.graph = build_graph(
-            definition, self.llm, _NoEvents(), _NoBudget(), False, 30.0
-        ).compile(checkpointer=saver)
+        self.context = RunContext(
+            parse_definition(agent_definition(self.model)), _NoEvents(), _NoBudget()
+        )
+        self.graph = build_graph(self.llm, allow_tool_scripts=False, script_timeout=30.0).compile(
+            checkpointer=saver
+        )
 
     async def close(self) -> None:
         if self.llm is not None:
@@ -551,6 +554,7 @@ class Bare:
                 state = await self.graph.ainvoke(
                     initial_state({"messages": [{"role": "user", "content": USER_TEXT}]}),
                     {"configurable": {"thread_id": f"{tag}-{index:06d}"}},
+                    context=self.context,
                 )
                 latencies.append(time.perf_counter() - began)
                 if state.get("output") != ANSWER_TEXT or len(state["messages"]) != 4:

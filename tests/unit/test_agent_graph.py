@@ -18,6 +18,7 @@ from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
     AgentState,
     InvalidInputError,
+    RunContext,
     build_graph,
     final_result,
     initial_state,
@@ -139,12 +140,13 @@ async def _invoke(
         anthropic_api_key="sk-ant",
         anthropic_base_url=fake.base_url,
     )
-    graph = build_graph(
-        parse_definition(definition), llm, sink, budget, allow_tool_scripts, 0.5
-    ).compile(checkpointer=checkpointer)
+    graph = build_graph(llm, allow_tool_scripts=allow_tool_scripts, script_timeout=0.5).compile(
+        checkpointer=checkpointer
+    )
     try:
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        state = await graph.ainvoke(graph_input, config)
+        context = RunContext(parse_definition(definition), sink, budget)
+        state = await graph.ainvoke(graph_input, config, context=context)
     finally:
         await llm.aclose()
     return dict(state)

@@ -23,7 +23,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio import Redis
 
 from workers.agent_executor.agent.definition import parse_definition
-from workers.agent_executor.agent.graph import build_graph, final_result, initial_state
+from workers.agent_executor.agent.graph import (
+    RunContext,
+    build_graph,
+    final_result,
+    initial_state,
+)
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError
 from workers.agent_executor.budget import PostgresBudget
@@ -109,6 +114,12 @@ class Runner:
         self.redis = redis
         self.llm = llm
         self.ledger = Ledger(pool)
+        # Compiled once: every job passes its own thread_id and RunContext.
+        self.graph = build_graph(
+            llm,
+            allow_tool_scripts=settings.ALLOW_TOOL_SCRIPTS,
+            script_timeout=settings.TOOL_SCRIPT_TIMEOUT_SECONDS,
+        ).compile(checkpointer=saver)
         self.running: set[str] = set()
         # Jobs running here that must stop at their next step.
         self.cancelled: set[str] = set()
@@ -229,16 +240,9 @@ class Runner:
         budget = PostgresBudget(
             self.pool, self.settings.TOKEN_BUDGET_PER_RUN, self.settings.DAILY_TOKEN_BUDGET
         )
-        graph = build_graph(
-            definition,
-            self.llm,
-            events,
-            budget,
-            allow_tool_scripts=self.settings.ALLOW_TOOL_SCRIPTS,
-            script_timeout=self.settings.TOOL_SCRIPT_TIMEOUT_SECONDS,
-        ).compile(checkpointer=self.saver)
+        context = RunContext(definition, events, budget)
         config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
-        snapshot = await graph.aget_state(config)
+        snapshot = await self.graph.aget_state(config)
         # Pending tasks (writes saved, next checkpoint not) mean unfinished, even with no `next`.
         unfinished = bool(snapshot.next or snapshot.tasks)
         if snapshot.values and not unfinished:
@@ -252,8 +256,8 @@ class Runner:
             # Step by step, so a cancel request takes effect at the next step boundary.
             # Synchronous checkpoints: a step is durable before the next LLM call starts,
             # so a kill never loses a finished call.
-            async for values in graph.astream(
-                graph_input, config, stream_mode="values", durability="sync"
+            async for values in self.graph.astream(
+                graph_input, config, context=context, stream_mode="values", durability="sync"
             ):
                 state = values
                 self._check_cancelled(job.job_id)

@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from workers.agent_executor.agent.definition import (
     BUILTIN_TOOLS,
@@ -186,29 +188,42 @@ def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
 # --- the graph ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What one run brings besides its state: LangGraph's run-scoped context.
+
+    Passed as `context=` on every invocation, so one compiled graph serves every job.
+    """
+
+    definition: AgentDefinition
+    events: EventSink
+    budget: TokenBudget
+
+
+def route(state: AgentState) -> Literal["llm", "tools", "__end__"]:
+    """The next node: `tools` for unanswered calls, the end after the orchestrator's answer."""
+    stack = state.get("stack") or []
+    messages = stack[-1]["messages"] if stack else state.get("messages") or []
+    if pending_tool_calls(messages):
+        return "tools"
+    if not stack and messages and messages[-1].get("role") == "assistant":
+        return "__end__"
+    return "llm"
+
+
 class _Agent:
-    def __init__(
-        self,
-        definition: AgentDefinition,
-        llm: LLMClient,
-        events: EventSink,
-        budget: TokenBudget,
-        allow_tool_scripts: bool,
-        script_timeout: float,
-    ) -> None:
-        self.definition = definition
+    """The two nodes; what is the same for every run (the LLM client, the script policy)."""
+
+    def __init__(self, llm: LLMClient, allow_tool_scripts: bool, script_timeout: float) -> None:
         self.llm = llm
-        self.events = events
-        self.budget = budget
         self.allow_tool_scripts = allow_tool_scripts
         self.script_timeout = script_timeout
-        self.orchestrator = definition.orchestrator
-        self.schemas = {n.id: self._schemas(n) for n in definition.nodes}
 
-    def _task_schema(self) -> dict[str, Any]:
+    @staticmethod
+    def _task_schema(definition: AgentDefinition) -> dict[str, Any]:
         lines = [
             f"- {n.config.name}: {n.config.description or '(no description)'}"
-            for n in self.definition.specialists
+            for n in definition.specialists
         ]
         return {
             "type": "function",
@@ -224,7 +239,7 @@ class _Agent:
                     "properties": {
                         "subagent_type": {
                             "type": "string",
-                            "enum": [n.config.name for n in self.definition.specialists],
+                            "enum": [n.config.name for n in definition.specialists],
                             "description": "Which specialist to use.",
                         },
                         "description": {
@@ -238,15 +253,16 @@ class _Agent:
             },
         }
 
-    def _schemas(self, node: Node) -> list[dict[str, Any]]:
+    @classmethod
+    def _schemas(cls, definition: AgentDefinition, node: Node) -> list[dict[str, Any]]:
         schemas: list[dict[str, Any]] = []
-        for name in self.definition.tools_of(node):
+        for name in definition.tools_of(node):
             if name == TASK_TOOL:
-                schemas.append(self._task_schema())
+                schemas.append(cls._task_schema(definition))
             elif name in BUILTIN_TOOL_SCHEMAS:
                 schemas.append(BUILTIN_TOOL_SCHEMAS[name])
             else:
-                tool = self.definition.tool_definition(name)
+                tool = definition.tool_definition(name)
                 assert tool is not None  # parse_definition checked every name
                 schemas.append(
                     {
@@ -260,19 +276,18 @@ class _Agent:
                 )
         return schemas
 
-    def _top(self, state: AgentState) -> tuple[Node, list[dict[str, Any]]]:
+    @staticmethod
+    def _top(definition: AgentDefinition, state: AgentState) -> tuple[Node, list[dict[str, Any]]]:
         stack = state.get("stack") or []
         if stack:
-            return self.definition.node(stack[-1]["agent_id"]), stack[-1]["messages"]
-        return self.orchestrator, state.get("messages") or []
-
-    async def _publish_state(self, state: Mapping[str, Any]) -> None:
-        await self.events.emit("on_state_update", state_json(state))
+            return definition.node(stack[-1]["agent_id"]), stack[-1]["messages"]
+        return definition.orchestrator, state.get("messages") or []
 
     # The `llm` node: one model call for the agent on top of the stack.
-    async def llm_step(self, state: AgentState) -> dict[str, Any]:
+    async def llm_step(self, state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        run = runtime.context
         stack = list(state.get("stack") or [])
-        node, messages = self._top(state)
+        node, messages = self._top(run.definition, state)
         if stack:
             request = messages
         else:
@@ -282,18 +297,19 @@ class _Agent:
             request = ([{"role": "system", "content": prompt}] if prompt else []) + messages
 
         usage = {m: dict(u) for m, u in (state.get("usage") or {}).items()}
-        await self.budget.before_call(total_tokens(usage))
+        await run.budget.before_call(total_tokens(usage))
 
         async def on_delta(text: str, raw: dict[str, Any]) -> None:
-            await self.events.emit(
+            await run.events.emit(
                 "on_llm_stream", {"delta": text, "node_id": node.id, "raw_event": raw}
             )
 
         model = node.config.model
-        result = await self.llm.complete(model, request, self.schemas[node.id], on_delta)
+        schemas = self._schemas(run.definition, node)
+        result = await self.llm.complete(model, request, schemas, on_delta)
         prompt_tokens = result.usage.get("prompt_tokens", 0)
         completion_tokens = result.usage.get("completion_tokens", 0)
-        await self.budget.record(model.model, prompt_tokens, completion_tokens)
+        await run.budget.record(model.model, prompt_tokens, completion_tokens)
         counted = usage.setdefault(model.model, {"prompt_tokens": 0, "completion_tokens": 0})
         counted["prompt_tokens"] = counted.get("prompt_tokens", 0) + prompt_tokens
         counted["completion_tokens"] = counted.get("completion_tokens", 0) + completion_tokens
@@ -342,27 +358,26 @@ class _Agent:
             else:
                 update["messages"] = [*(state.get("messages") or []), tool_message]
             update["stack"] = stack
-            await self.events.emit(
+            await run.events.emit(
                 "on_tool_end",
                 {
                     "tool": TASK_TOOL,
                     "output": answer,
                     "tool_call_id": frame["parent_tool_call_id"],
-                    "node_id": self._parent_id(stack),
+                    "node_id": stack[-1]["agent_id"] if stack else run.definition.orchestrator.id,
                 },
             )
-        await self._publish_state({**state, **update})
+        await run.events.emit("on_state_update", state_json({**state, **update}))
         return update
 
-    def _parent_id(self, stack: list[Frame]) -> str:
-        return stack[-1]["agent_id"] if stack else self.orchestrator.id
-
     # The `tools` node: the unanswered calls of the top agent's last assistant message.
-    async def tools_step(self, state: AgentState) -> dict[str, Any]:
+    async def tools_step(self, state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        run = runtime.context
+        definition = run.definition
         stack = list(state.get("stack") or [])
-        node, frame_messages = self._top(state)
+        node, frame_messages = self._top(definition, state)
         messages = list(frame_messages)
-        allowed = self.definition.tools_of(node)
+        allowed = definition.tools_of(node)
         work: dict[str, Any] = {
             "files": state.get("files") or {},
             "todos": state.get("todos") or [],
@@ -376,7 +391,7 @@ class _Agent:
             args, error = _parse_arguments(raw_args)
             meta = {"tool_call_id": call_id, "node_id": node.id}
             shown = args if args is not None else raw_args
-            await self.events.emit("on_tool_start", {"tool": name, "input": shown, **meta})
+            await run.events.emit("on_tool_start", {"tool": name, "input": shown, **meta})
             if args is None:
                 text = error or "Error: invalid arguments"
             elif name not in allowed:
@@ -385,7 +400,7 @@ class _Agent:
                     f"{', '.join(allowed) or 'none'}"
                 )
             elif name == TASK_TOOL:
-                specialist, text = self._task_target(args)
+                specialist, text = self._task_target(definition, args)
                 if specialist is not None:
                     pushed = Frame(
                         agent_id=specialist.id,
@@ -397,7 +412,7 @@ class _Agent:
                 text, changes = run_builtin(name, work, args)
                 work.update(changes)
             else:
-                tool = self.definition.tool_definition(name)
+                tool = definition.tool_definition(name)
                 assert tool is not None
                 text = await run_tool_script(
                     name,
@@ -406,7 +421,7 @@ class _Agent:
                     allowed=self.allow_tool_scripts,
                     time_limit=self.script_timeout,
                 )
-            await self.events.emit("on_tool_end", {"tool": name, "output": text, **meta})
+            await run.events.emit("on_tool_end", {"tool": name, "output": text, **meta})
             messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
 
         update: dict[str, Any] = {"files": work["files"], "todos": work["todos"]}
@@ -422,19 +437,22 @@ class _Agent:
         if pushed is not None:
             stack.append(pushed)
         update["stack"] = stack
-        await self._publish_state({**state, **update})
+        await run.events.emit("on_state_update", state_json({**state, **update}))
         return update
 
-    def _task_target(self, args: Mapping[str, Any]) -> tuple[Node | None, str]:
+    @staticmethod
+    def _task_target(
+        definition: AgentDefinition, args: Mapping[str, Any]
+    ) -> tuple[Node | None, str]:
         kind = args.get("subagent_type")
         description = args.get("description")
-        names = ", ".join(n.config.name for n in self.definition.specialists)
+        names = ", ".join(n.config.name for n in definition.specialists)
         if not isinstance(kind, str) or not isinstance(description, str) or not description:
             return None, (
                 "Error: task needs string arguments subagent_type (one of: "
                 f"{names}) and a non-empty description"
             )
-        specialist = self.definition.specialist(kind)
+        specialist = definition.specialist(kind)
         if specialist is None:
             return None, f"Error: unknown subagent_type '{kind}'; choose one of: {names}"
         return specialist, ""
@@ -447,32 +465,22 @@ class _Agent:
         messages.append({"role": "user", "content": description})
         return messages
 
-    def route(self, state: AgentState) -> Literal["llm", "tools", "__end__"]:
-        stack = state.get("stack") or []
-        _, messages = self._top(state)
-        if pending_tool_calls(messages):
-            return "tools"
-        if not stack and messages and messages[-1].get("role") == "assistant":
-            return "__end__"
-        return "llm"
-
 
 def build_graph(
-    definition: AgentDefinition,
-    llm: LLMClient,
-    events: EventSink,
-    budget: TokenBudget,
-    allow_tool_scripts: bool,
-    script_timeout: float,
-) -> StateGraph[AgentState, None, AgentState, AgentState]:
-    """The uncompiled graph; compile it with a checkpointer and run it per job thread."""
-    agent = _Agent(definition, llm, events, budget, allow_tool_scripts, script_timeout)
-    graph: StateGraph[AgentState, None, AgentState, AgentState] = StateGraph(AgentState)
+    llm: LLMClient, *, allow_tool_scripts: bool, script_timeout: float
+) -> StateGraph[AgentState, RunContext, AgentState, AgentState]:
+    """The uncompiled graph. Compile it once with a checkpointer; every job then runs it with
+    its own `thread_id` and `context=RunContext(...)` (compiling per job costs more CPU than
+    the rest of a short run)."""
+    agent = _Agent(llm, allow_tool_scripts, script_timeout)
+    graph: StateGraph[AgentState, RunContext, AgentState, AgentState] = StateGraph(
+        AgentState, context_schema=RunContext
+    )
     graph.add_node(LLM_NODE, agent.llm_step)
     graph.add_node(TOOLS_NODE, agent.tools_step)
     graph.add_edge(START, LLM_NODE)
     graph.add_conditional_edges(
-        LLM_NODE, agent.route, {"llm": LLM_NODE, "tools": TOOLS_NODE, "__end__": END}
+        LLM_NODE, route, {"llm": LLM_NODE, "tools": TOOLS_NODE, "__end__": END}
     )
     graph.add_edge(TOOLS_NODE, LLM_NODE)
     return graph
