@@ -63,9 +63,8 @@ ANSWER_TEXT = "All done, the report is in /notes.md."
 TOOL_ARGUMENTS = {"path": "/notes.md", "content": "fact one\nfact two\nfact three"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
-# The bare baseline's pool: POSTGRES_POOL_MAX's default. Bare runs hold no connection between
-# checkpoint writes and are CPU-bound, so more would not help (the worker grows its own pool to
-# 2 x WORKER_CONCURRENCY + 4, since each of its jobs holds one for a lock).
+# The bare baseline's pool: POSTGRES_POOL_MAX's default, which the worker uses too (plus one
+# connection for its job locks).
 POOL_MAX = 20
 OVERHEAD_TARGET = 0.60
 CONCURRENCY_TARGET = 0.85

@@ -88,6 +88,24 @@ def test_a_bare_job_over_nats_completes(
     assert wait_result(nats, body["job_id"])["nats_subject"] == "agent.status.completed"
 
 
+def test_more_concurrent_jobs_than_pooled_connections_all_complete(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    # Job locks live on their own connection, so running jobs never hold pooled ones
+    # while they wait for another to write a checkpoint.
+    start_worker(WORKER_CONCURRENCY="8", POSTGRES_POOL_MAX="2")
+    fake.script(*(text(f"answer {i}", latency=0.3) for i in range(12)))
+    bodies = [job() for _ in range(12)]
+
+    async def publish_all() -> None:
+        for body in bodies:
+            await publish(nats.url, body)
+
+    asyncio.run(publish_all())
+    subjects = {wait_result(nats, body["job_id"])["nats_subject"] for body in bodies}
+    assert subjects == {"agent.status.completed"}
+
+
 def test_a_binary_cloudevent_over_http_replies_with_the_result_event(
     start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
 ) -> None:

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from functions.agent_executor.nats_contract import CANCEL_PREFIX, PLATFORM_STREAMS
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.events import InvalidEventError, parse_message
+from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher, subject_token
 from workers.agent_executor.runner import Runner, TransientError
@@ -95,8 +96,10 @@ async def connect(settings: Settings) -> Services:
     pool = AsyncConnectionPool(
         settings.postgres_dsn,
         min_size=1,
-        # Each running job holds one connection for its lock, plus checkpoints and the ledger.
-        max_size=max(settings.POSTGRES_POOL_MAX, settings.WORKER_CONCURRENCY * 2 + 4),
+        # Jobs hold a pooled connection only for one query or checkpoint write at a time
+        # (their locks live on JobLocks' own connection), so a pool smaller than the
+        # concurrency only queues them briefly and can never leave them waiting on each other.
+        max_size=settings.POSTGRES_POOL_MAX,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         check=AsyncConnectionPool.check_connection,
@@ -117,7 +120,7 @@ async def connect(settings: Settings) -> Services:
     if settings.NATS_CREATE_STREAMS:
         await ensure_streams(js, settings)
     llm = MeteredLLMClient(settings)
-    runner = Runner(settings, pool, saver, redis, llm)
+    runner = Runner(settings, pool, saver, redis, llm, JobLocks(settings.postgres_dsn))
     return Services(settings, pool, redis, nc, js, runner, ResultPublisher(js))
 
 
@@ -127,6 +130,7 @@ async def close(services: Services) -> None:
         await services.nc.drain()
     with contextlib.suppress(Exception):
         await services.redis.aclose()
+    await services.runner.locks.close()
     await services.pool.close()
 
 

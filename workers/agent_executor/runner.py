@@ -7,7 +7,6 @@ unfinished checkpoint continues from it with `None` input; otherwise it starts.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +17,6 @@ import psycopg
 import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from redis.asyncio import Redis
 
@@ -33,6 +31,7 @@ from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError
 from workers.agent_executor.budget import PostgresBudget
 from workers.agent_executor.events import JobExecutionEvent
+from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.ledger import Ledger
 from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS
 from workers.agent_executor.settings import Settings
@@ -107,6 +106,7 @@ class Runner:
         saver: AsyncPostgresSaver,
         redis: Redis,
         llm: LLMClient,
+        locks: JobLocks,
     ) -> None:
         self.settings = settings
         self.pool = pool
@@ -114,6 +114,7 @@ class Runner:
         self.redis = redis
         self.llm = llm
         self.ledger = Ledger(pool)
+        self.locks = locks
         # Compiled once: every job passes its own thread_id and RunContext.
         self.graph = build_graph(
             llm,
@@ -162,26 +163,20 @@ class Runner:
     async def run(self, job: JobExecutionEvent) -> JobResult:
         """Run `job` to an outcome, or raise TransientError to be retried later.
 
-        A session advisory lock on the job id is held for the whole run: JetStream
-        may hand a still-running job to a second worker (after a server restart),
+        A session advisory lock on the job id is held for the whole run (`JobLocks`):
+        JetStream may hand a still-running job to a second worker (after a server restart),
         and two runs of one thread would interleave their checkpoints.
         """
         try:
-            async with (
-                self.pool.connection() as lock_conn,
-                lock_conn.cursor(row_factory=dict_row) as cur,
-            ):
-                await cur.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got", (job.job_id,))
-                row = await cur.fetchone()
-                if row is None or not row["got"]:
-                    raise TransientError("job is running on another worker", BUSY, retry_after=5)
-                try:
-                    return await self._run_locked(job)
-                finally:
-                    with contextlib.suppress(Exception):
-                        await cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (job.job_id,))
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+            acquired = await self.locks.try_acquire(job.job_id)
+        except psycopg.OperationalError as exc:
             raise TransientError(f"database unavailable: {exc}", "DatabaseUnavailable") from exc
+        if not acquired:
+            raise TransientError("job is running on another worker", BUSY, retry_after=5)
+        try:
+            return await self._run_locked(job)
+        finally:
+            await self.locks.release(job.job_id)
 
     async def _run_locked(self, job: JobExecutionEvent) -> JobResult:
         try:
