@@ -18,12 +18,12 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from functions.agent_executor.nats_contract import CANCEL_PREFIX, PLATFORM_STREAMS
 from workers.agent_executor.consumer import JobConsumer
+from workers.agent_executor.db_pool import connection_pool
 from workers.agent_executor.events import InvalidEventError, parse_message
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
@@ -93,17 +93,10 @@ async def setup_checkpointer(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
 
 async def connect(settings: Settings) -> Services:
     """Open the pool, Redis and NATS, and build the runner."""
-    pool = AsyncConnectionPool(
-        settings.postgres_dsn,
-        min_size=1,
-        # Jobs hold a pooled connection only for one query or checkpoint write at a time
-        # (their locks live on JobLocks' own connection), so a pool smaller than the
-        # concurrency only queues them briefly and can never leave them waiting on each other.
-        max_size=settings.POSTGRES_POOL_MAX,
-        open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        check=AsyncConnectionPool.check_connection,
-    )
+    # Jobs hold a pooled connection only for one query or checkpoint write at a time (their
+    # locks live on JobLocks' own connection), so a pool smaller than the concurrency only
+    # queues them briefly and can never leave them waiting on each other.
+    pool = connection_pool(settings.postgres_dsn, settings.POSTGRES_POOL_MAX)
     await pool.open(wait=True, timeout=30)
     saver = await setup_checkpointer(pool)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
