@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from openai import AsyncOpenAI, omit
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from workers.agent_executor.agent.definition import ModelConfig
 from workers.agent_executor.agent.ports import AgentError
@@ -148,17 +149,30 @@ class LLMClient:
     ) -> LLMResult:
         """Stream one chat completion; `on_delta(text, raw_chunk)` is awaited per content delta."""
         client = self.client_for(model_cfg.provider)
-        max_tokens = model_cfg.max_tokens if model_cfg.max_tokens is not None else omit
-        stream = await client.chat.completions.create(
-            model=model_cfg.model,
-            messages=cast(Any, messages),
-            tools=cast(Any, tools) if tools else omit,
-            temperature=model_cfg.temperature if model_cfg.temperature is not None else omit,
+        body: dict[str, Any] = {
+            "model": model_cfg.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            body["tools"] = tools
+        if model_cfg.temperature is not None:
+            body["temperature"] = model_cfg.temperature
+        if model_cfg.max_tokens is not None:
             # OpenAI's reasoning models refuse max_tokens; Anthropic's endpoint expects it.
-            max_completion_tokens=max_tokens if model_cfg.provider == "openai" else omit,
-            max_tokens=max_tokens if model_cfg.provider != "openai" else omit,
+            limit = "max_completion_tokens" if model_cfg.provider == "openai" else "max_tokens"
+            body[limit] = model_cfg.max_tokens
+        # The SDK's generic `post` (its documented way to send a body as is), not
+        # `chat.completions.create`: the body is plain JSON already, and create's type-driven
+        # walk over every message and tool schema was the largest single CPU cost of a job.
+        # Transport, auth headers, error types and the chunk parser are the SDK's own.
+        stream = await client.post(
+            "/chat/completions",
+            cast_to=ChatCompletion,
+            body=body,
             stream=True,
-            stream_options={"include_usage": True},
+            stream_cls=AsyncStream[ChatCompletionChunk],
         )
         text: list[str] = []
         calls: dict[int, _ToolCallParts] = {}
