@@ -55,6 +55,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from openai import AsyncOpenAI
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "agent.execute.bench"
@@ -811,6 +812,62 @@ class ConcurrencyResult:
         return self.rate / (self.slots / THEORETICAL_JOB_SECONDS)
 
 
+def scrape(text: str, name: str) -> float:
+    """The sum of every sample of `name` (labels ignored) in a Prometheus text exposition."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                total += sample.value
+    return total
+
+
+class Occupancy:
+    """Busy slots sampled from the worker's /metrics, and its own mean job time, over a run.
+
+    Splits a shortfall against 32 / job-latency in two: slots left idle (fetching) versus
+    jobs that take longer in the worker than alone (the event loop or a store is contended).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = httpx.AsyncClient(timeout=5)
+        self.samples: list[float] = []
+        self.task: asyncio.Task[None] | None = None
+        self.before = (0.0, 0.0)
+
+    async def _durations(self) -> tuple[float, float]:
+        text = (await self.client.get(f"{self.url}/metrics")).text
+        return (
+            scrape(text, "agent_executor_job_duration_seconds_sum"),
+            scrape(text, "agent_executor_job_duration_seconds_count"),
+        )
+
+    async def _sample(self) -> None:
+        while True:
+            text = (await self.client.get(f"{self.url}/metrics")).text
+            self.samples.append(scrape(text, "agent_executor_jobs_in_flight"))
+            await asyncio.sleep(0.05)
+
+    async def start(self) -> None:
+        self.before = await self._durations()
+        self.task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def stop(self, slots: int) -> str:
+        """`slots busy ..., job time in the worker ...` over the run."""
+        if self.task is not None:
+            self.task.cancel()
+        seconds, count = await self._durations()
+        await self.client.aclose()
+        busy = statistics.mean(self.samples) if self.samples else 0.0
+        done = count - self.before[1]
+        mean_job = (seconds - self.before[0]) / done if done else 0.0
+        return (
+            f"slots busy {busy:.1f} of {slots} on average; mean job time in the worker "
+            f"{mean_job * 1000:.0f} ms"
+        )
+
+
 async def _slow_batch(
     env: Env, workers: Workers, slots: int, jobs: int, model: str, singles: int
 ) -> tuple[list[float], Batch, CpuProbe, str]:
@@ -822,9 +879,12 @@ async def _slow_batch(
         await pipeline.run(slots, model, "warm")
         alone = [(await pipeline.run(1, model, "single")).seconds for _ in range(singles)]
         probe = env.probe(started)
+        occupancy = Occupancy(started[0].url)
+        await occupancy.start()
         probe.start()
         batch = await pipeline.run(jobs, model, "conc")
         cpu = probe.stop()
+        cpu += f"\n    {await occupancy.stop(slots)}"
     finally:
         await pipeline.close()
         workers.stop(started)

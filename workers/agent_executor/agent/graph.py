@@ -200,8 +200,12 @@ class RunContext:
     budget: TokenBudget
 
 
-def route(state: AgentState) -> Literal["llm", "tools", "__end__"]:
-    """The next node: `tools` for unanswered calls, the end after the orchestrator's answer."""
+async def route(state: AgentState) -> Literal["llm", "tools", "__end__"]:
+    """The next node: `tools` for unanswered calls, the end after the orchestrator's answer.
+
+    Async although it never awaits: LangGraph runs a plain function in a thread pool, and
+    the hand-off to a thread and back cost more than the routing itself, at every step.
+    """
     stack = state.get("stack") or []
     messages = stack[-1]["messages"] if stack else state.get("messages") or []
     if pending_tool_calls(messages):
