@@ -30,6 +30,7 @@ from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher, subject_token
 from workers.agent_executor.runner import Runner, TransientError
 from workers.agent_executor.settings import Settings
+from workers.agent_executor.streaming import EventPublisher
 
 log = structlog.get_logger()
 READY_TIMEOUT_SECONDS = 2.0
@@ -113,7 +114,13 @@ async def connect(settings: Settings) -> Services:
     if settings.NATS_CREATE_STREAMS:
         await ensure_streams(js, settings)
     llm = MeteredLLMClient(settings)
-    runner = Runner(settings, pool, saver, redis, llm, JobLocks(settings.postgres_dsn))
+    events = EventPublisher(
+        redis,
+        maxlen=settings.STREAM_REPLAY_MAXLEN,
+        ttl_seconds=settings.STREAM_REPLAY_TTL_SECONDS,
+    )
+    events.start()
+    runner = Runner(settings, pool, saver, events, llm, JobLocks(settings.postgres_dsn))
     return Services(settings, pool, redis, nc, js, runner, ResultPublisher(js))
 
 
@@ -121,6 +128,7 @@ async def close(services: Services) -> None:
     """Drain NATS and close the stores, in that order."""
     with contextlib.suppress(Exception):
         await services.nc.drain()
+    await services.runner.events.close()
     with contextlib.suppress(Exception):
         await services.redis.aclose()
     await services.runner.locks.close()

@@ -18,7 +18,6 @@ import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from redis.asyncio import Redis
 
 from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
@@ -35,7 +34,7 @@ from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.ledger import Ledger
 from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS
 from workers.agent_executor.settings import Settings
-from workers.agent_executor.streaming import RedisEvents
+from workers.agent_executor.streaming import EventPublisher, RedisEvents
 
 log = structlog.get_logger()
 
@@ -104,14 +103,14 @@ class Runner:
         settings: Settings,
         pool: AsyncConnectionPool,
         saver: AsyncPostgresSaver,
-        redis: Redis,
+        events: EventPublisher,
         llm: LLMClient,
         locks: JobLocks,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.saver = saver
-        self.redis = redis
+        self.events = events
         self.llm = llm
         self.ledger = Ledger(pool)
         self.locks = locks
@@ -153,12 +152,7 @@ class Runner:
         return JobResult(job_id, outcome, record.result)
 
     def _events(self, job_id: str) -> RedisEvents:
-        return RedisEvents(
-            self.redis,
-            job_id,
-            maxlen=self.settings.STREAM_REPLAY_MAXLEN,
-            ttl_seconds=self.settings.STREAM_REPLAY_TTL_SECONDS,
-        )
+        return self.events.sink(job_id)
 
     async def run(self, job: JobExecutionEvent) -> JobResult:
         """Run `job` to an outcome, or raise TransientError to be retried later.

@@ -1,12 +1,19 @@
 """Progress events to Redis/Dragonfly: pub/sub for live listeners, a capped stream for replay.
 
-Streaming is best effort by contract: a failure is counted and logged, never
-raised, so a Redis outage cannot fail a job.
+Streaming is best effort by contract, so a run never waits on Redis: `emit` queues the event
+and returns, and one background task writes the queue in order, many events (of any number
+of jobs) per pipelined round trip. A failed write or an overflowing queue is counted and
+logged, never raised. Only a run's `end` waits, briefly, for its events to be written, so
+that a listener has them before the result event reaches NATS.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -16,6 +23,11 @@ from redis.exceptions import RedisError
 from workers.agent_executor.metrics import STREAM_PUBLISH_ERRORS
 
 log = structlog.get_logger()
+
+MAX_PENDING_EVENTS = 10_000
+BATCH_EVENTS = 500
+END_WAIT_SECONDS = 2.0
+RETRY_PAUSE_SECONDS = 0.5
 
 
 def channel(job_id: str) -> str:
@@ -28,35 +40,142 @@ def replay_key(job_id: str) -> str:
     return f"langgraph:stream:{job_id}:replay"
 
 
-class RedisEvents:
-    """An EventSink for one job."""
+@dataclass(frozen=True)
+class _Event:
+    job_id: str
+    payload: str
+    written: asyncio.Future[None] | None = None  # set for `end`, which waits for it
 
-    def __init__(self, redis: Redis, job_id: str, *, maxlen: int, ttl_seconds: int) -> None:
+
+class EventPublisher:
+    """The process's single writer of progress events to Redis."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        maxlen: int,
+        ttl_seconds: int,
+        max_pending: int = MAX_PENDING_EVENTS,
+    ) -> None:
         self.redis = redis
-        self.job_id = job_id
         self.maxlen = maxlen
         self.ttl_seconds = ttl_seconds
+        self.max_pending = max_pending
+        self._queue: deque[_Event] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
-    async def emit(self, event_type: str, data: dict[str, Any]) -> None:
-        """Publish `{"event_type", "data"}`; never raises."""
-        payload = json.dumps({"event_type": event_type, "data": data}, default=str)
+    def start(self) -> None:
+        """Start the background writer (in the running event loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="redis-events")
+
+    def sink(self, job_id: str) -> RedisEvents:
+        """The EventSink of one job."""
+        return RedisEvents(self, job_id)
+
+    @property
+    def pending(self) -> int:
+        """Events queued and not yet written."""
+        return len(self._queue)
+
+    def emit(self, job_id: str, event_type: str, data: dict[str, Any]) -> None:
+        """Queue `{"event_type", "data"}` for `job_id`; never blocks, never raises."""
+        self._put(_Event(job_id, _payload(event_type, data)))
+
+    async def end(self, job_id: str, error: dict[str, Any] | None = None) -> None:
+        """Queue the job's last event and wait (at most END_WAIT_SECONDS) until it is written."""
+        data = {"job_id": job_id, **({"error": error} if error else {})}
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put(_Event(job_id, _payload("end", data), written))
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(written), END_WAIT_SECONDS)
+
+    async def close(self) -> None:
+        """Write what is queued (within END_WAIT_SECONDS), then stop the writer."""
+        if self._task is None:
+            return
+        deadline = asyncio.get_running_loop().time() + END_WAIT_SECONDS
+        while self._queue and asyncio.get_running_loop().time() < deadline:
+            self._wake.set()
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self._queue:
+            self._drop(len(self._queue), "shutting down")
+
+    def _put(self, event: _Event) -> None:
+        if len(self._queue) >= self.max_pending:
+            self._drop(1, "too many events waiting for Redis")
+        self._queue.append(event)
+        self._wake.set()
+
+    def _drop(self, count: int, reason: str) -> None:
+        STREAM_PUBLISH_ERRORS.inc(count)
+        for _ in range(count):
+            _settle(self._queue.popleft())
+        log.warning("stream events dropped", count=count, reason=reason)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH_EVENTS, len(self._queue)))]
+                if not await self._write(batch):
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS)
+
+    async def _write(self, batch: list[_Event]) -> bool:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.publish(channel(self.job_id), payload)
-                pipe.xadd(
-                    replay_key(self.job_id),
-                    {"event": payload},
-                    maxlen=self.maxlen,
-                    approximate=True,
-                )
-                pipe.expire(replay_key(self.job_id), self.ttl_seconds)
+                for event in batch:
+                    pipe.publish(channel(event.job_id), event.payload)
+                    pipe.xadd(
+                        replay_key(event.job_id),
+                        {"event": event.payload},
+                        maxlen=self.maxlen,
+                        approximate=True,
+                    )
+                # Once per job and batch: the replay stream outlives its last event by the TTL.
+                for job_id in dict.fromkeys(event.job_id for event in batch):
+                    pipe.expire(replay_key(job_id), self.ttl_seconds)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            STREAM_PUBLISH_ERRORS.inc()
-            log.warning(
-                "stream publish failed", job_id=self.job_id, event_type=event_type, error=str(exc)
-            )
+            STREAM_PUBLISH_ERRORS.inc(len(batch))
+            log.warning("stream publish failed", events=len(batch), error=str(exc))
+            return False
+        finally:
+            for event in batch:
+                _settle(event)
+        return True
+
+
+class RedisEvents:
+    """An EventSink for one job, writing through the process's EventPublisher."""
+
+    def __init__(self, publisher: EventPublisher, job_id: str) -> None:
+        self.publisher = publisher
+        self.job_id = job_id
+
+    async def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        """Queue an event; returns at once (the EventSink protocol is async)."""
+        self.publisher.emit(self.job_id, event_type, data)
 
     async def end(self, error: dict[str, Any] | None = None) -> None:
         """The last event of every run, with the error on failure."""
-        await self.emit("end", {"job_id": self.job_id, **({"error": error} if error else {})})
+        await self.publisher.end(self.job_id, error)
+
+
+def _payload(event_type: str, data: dict[str, Any]) -> str:
+    # Serialized now: the caller may change `data` after emitting it.
+    return json.dumps({"event_type": event_type, "data": data}, default=str)
+
+
+def _settle(event: _Event) -> None:
+    if event.written is not None and not event.written.done():
+        event.written.set_result(None)
