@@ -102,10 +102,13 @@ class Ledger:
                    SET status = %(outcome)s, outcome = %(outcome)s, result = %(result)s,
                        finished_at = now(), updated_at = now()
                  WHERE agent_jobs.status = 'running'
+                RETURNING *
                 """,
                 {"id": job_id, "outcome": outcome, "result": Jsonb(result)},
             )
-            await cur.execute("SELECT * FROM agent_jobs WHERE job_id = %s", (job_id,))
             row = await cur.fetchone()
+            if row is None:  # finished before: the first result stands
+                await cur.execute("SELECT * FROM agent_jobs WHERE job_id = %s", (job_id,))
+                row = await cur.fetchone()
         assert row is not None
         return JobRecord(**row)

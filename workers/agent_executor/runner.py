@@ -31,7 +31,7 @@ from workers.agent_executor.agent.ports import AgentError
 from workers.agent_executor.budget import PostgresBudget
 from workers.agent_executor.events import JobExecutionEvent
 from workers.agent_executor.job_locks import JobLocks
-from workers.agent_executor.ledger import Ledger
+from workers.agent_executor.ledger import JobRecord, Ledger
 from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.streaming import EventPublisher, RedisEvents
@@ -88,6 +88,13 @@ def classify(exc: BaseException) -> TransientError | None:
     return None
 
 
+def recorded(record: JobRecord, republished: bool = False) -> JobResult:
+    """The JobResult of a finished ledger row."""
+    assert record.result is not None, f"job {record.job_id} has no recorded result"
+    outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
+    return JobResult(record.job_id, outcome, record.result, republished)
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value else None
@@ -131,25 +138,14 @@ class Runner:
             return True
         return False
 
-    async def finished(self, job_id: str) -> JobResult | None:
-        """The recorded result of a job that already finished."""
-        record = await self.ledger.get(job_id)
-        if record is None or record.status == "running" or record.result is None:
-            return None
-        outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
-        return JobResult(job_id, outcome, record.result, republished=True)
-
     async def fail(
         self, job_id: str, message: str, kind: str, counted_as: str = "failed"
     ) -> JobResult:
         """Record a failure without running (poison input, dead letter); first result wins."""
         record = await self.ledger.finish(job_id, "failed", failure(message, kind))
         JOBS.labels(outcome=counted_as).inc()
-        events = self._events(job_id)
-        await events.end(failure(message, kind)["error"])
-        outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
-        assert record.result is not None
-        return JobResult(job_id, outcome, record.result)
+        await self._events(job_id).end(failure(message, kind)["error"])
+        return recorded(record)
 
     def _events(self, job_id: str) -> RedisEvents:
         return self.events.sink(job_id)
@@ -174,16 +170,16 @@ class Runner:
 
     async def _run_locked(self, job: JobExecutionEvent) -> JobResult:
         try:
-            done = await self.finished(job.job_id)
-            if done is not None:
-                log.info("job already finished; republishing", job_id=job.job_id)
-                return done
+            # One statement: counts the attempt of an unfinished job, returns a finished one.
             record = await self.ledger.start_attempt(job.job_id, job.trace_id)
         except Exception as exc:
             transient = classify(exc)
             if transient is None:
                 raise
             raise transient from exc
+        if record.status != "running":
+            log.info("job already finished; republishing", job_id=job.job_id)
+            return recorded(record, republished=True)
 
         events = self._events(job.job_id)
         began = time.monotonic()
@@ -192,7 +188,7 @@ class Runner:
         if record.cancel_requested_at is not None:
             self.cancelled.add(job.job_id)
         try:
-            data = await self._execute(job, events)
+            data = await self._execute(job, events, first_attempt=record.attempts == 1)
             outcome: Outcome = "completed"
         except AgentError as exc:
             data, outcome = failure(str(exc), exc.type), "failed"
@@ -215,32 +211,34 @@ class Runner:
             if transient is None:
                 raise
             raise transient from exc
-        final: Outcome = "completed" if record.outcome == "completed" else "failed"
-        assert record.result is not None
-        error_type = (record.result.get("error") or {}).get("type")
-        counted = "cancelled" if error_type == JobCancelledError.type else final
+        result = recorded(record)
+        error_type = (result.data.get("error") or {}).get("type")
+        counted = "cancelled" if error_type == JobCancelledError.type else result.outcome
         JOBS.labels(outcome=counted).inc()
         JOB_DURATION.labels(outcome=counted).observe(time.monotonic() - began)
-        await events.end(record.result.get("error"))
-        return JobResult(job.job_id, final, record.result)
+        await events.end(result.data.get("error"))
+        return result
 
-    async def _execute(self, job: JobExecutionEvent, events: RedisEvents) -> dict[str, Any]:
+    async def _execute(
+        self, job: JobExecutionEvent, events: RedisEvents, *, first_attempt: bool
+    ) -> dict[str, Any]:
         definition = parse_definition(job.agent_definition)
         budget = PostgresBudget(
             self.pool, self.settings.TOKEN_BUDGET_PER_RUN, self.settings.DAILY_TOKEN_BUDGET
         )
         context = RunContext(definition, events, budget)
         config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
-        snapshot = await self.graph.aget_state(config)
+        # No earlier attempt (the ledger counts them), so no checkpoint to look for.
+        snapshot = None if first_attempt else await self.graph.aget_state(config)
         # Pending tasks (writes saved, next checkpoint not) mean unfinished, even with no `next`.
-        unfinished = bool(snapshot.next or snapshot.tasks)
-        if snapshot.values and not unfinished:
+        unfinished = snapshot is not None and bool(snapshot.next or snapshot.tasks)
+        if snapshot is not None and snapshot.values and not unfinished:
             state = snapshot.values  # the graph finished before its result was recorded
         else:
-            if unfinished:
+            if snapshot is not None and unfinished:
                 log.info("resuming from checkpoint", job_id=job.job_id, next=list(snapshot.next))
             graph_input = None if unfinished else initial_state(job.input_payload)
-            state = snapshot.values
+            state = snapshot.values if snapshot is not None else {}
             self._check_cancelled(job.job_id)
             # Step by step, so a cancel request takes effect at the next step boundary.
             # Synchronous checkpoints: a step is durable before the next LLM call starts,
