@@ -690,7 +690,7 @@ class Chaos:
     jobs: int
     workers: int = 3
     seed: int = 1
-    kill_every: float = 10.0
+    kill_every: float = 1.5
     max_kills: int | None = None
     llm_error_rate: float = 0.03
     concurrency: int = 16
@@ -768,7 +768,7 @@ def run_chaos(
     jobs: int,
     workers: int = 3,
     seed: int = 1,
-    kill_every: float = 10.0,
+    kill_every: float = 1.5,
     *,
     max_kills: int | None = None,
     llm_error_rate: float = 0.03,
@@ -847,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3, help="worker processes [3]")
     parser.add_argument("--seed", type=int, default=1, help="seed of every random choice [1]")
     parser.add_argument(
-        "--kill-every", type=float, default=10.0, help="mean seconds between SIGKILLs [10]; 0: none"
+        "--kill-every", type=float, default=1.5, help="mean seconds between SIGKILLs [1.5]; 0: none"
     )
     parser.add_argument("--max-kills", type=int, default=None, help="stop killing after this")
     parser.add_argument(
