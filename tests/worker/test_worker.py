@@ -282,6 +282,18 @@ def test_secrets_never_reach_the_logs(
     assert "sk-test-secret-value" not in worker.logs()
 
 
+def test_llm_requests_are_not_logged_one_line_each_at_info(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker(LOG_LEVEL="INFO")
+    body = job()
+    asyncio.run(publish(nats.url, body))
+    wait_result(nats, body["job_id"])
+    worker.terminate()
+    assert fake.request_count >= 1
+    assert "HTTP Request" not in worker.logs()
+
+
 def test_health_answers_quickly_while_a_long_run_is_in_flight(
     start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
 ) -> None:

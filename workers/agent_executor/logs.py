@@ -33,8 +33,9 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # Request-level chatter from HTTP clients would drown job logs.
-    for noisy in ("httpx", "httpcore"):
+    # Request-level chatter from HTTP clients would drown job logs (the openai SDK ships its
+    # own fork of httpx under the `httpx2` names).
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
