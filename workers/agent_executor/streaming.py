@@ -149,6 +149,11 @@ class EventPublisher:
             STREAM_PUBLISH_ERRORS.inc(len(batch))
             log.warning("stream publish failed", events=len(batch), error=str(exc))
             return False
+        except Exception:
+            # Anything else must not stop the writer either: later events would only pile up.
+            STREAM_PUBLISH_ERRORS.inc(len(batch))
+            log.exception("stream publish failed unexpectedly", events=len(batch))
+            return False
         finally:
             for event in batch:
                 _settle(event)
