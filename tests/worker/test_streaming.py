@@ -8,10 +8,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from tests.support.servers import free_port
-from workers.agent_executor.metrics import STREAM_PUBLISH_ERRORS
 from workers.agent_executor.streaming import (
     END_WAIT_SECONDS,
     EventPublisher,
@@ -41,7 +41,8 @@ async def _replayed(redis: Redis, job_id: str) -> list[dict[str, Any]]:
 
 
 def _errors() -> float:
-    return float(STREAM_PUBLISH_ERRORS._value.get())
+    value = REGISTRY.get_sample_value("agent_executor_stream_publish_errors_total")
+    return value or 0.0
 
 
 def test_each_jobs_events_are_published_and_replayable_in_order(redis_url: str) -> None:
