@@ -65,6 +65,8 @@ class EventPublisher:
         self._queue: deque[_Event] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._writing = False  # a batch is out of the queue and on its way to Redis
+        self._dropped = 0
 
     def start(self) -> None:
         """Start the background writer (in the running event loop)."""
@@ -99,7 +101,7 @@ class EventPublisher:
         if self._task is None:
             return
         deadline = asyncio.get_running_loop().time() + END_WAIT_SECONDS
-        while self._queue and asyncio.get_running_loop().time() < deadline:
+        while (self._queue or self._writing) and asyncio.get_running_loop().time() < deadline:
             self._wake.set()
             await asyncio.sleep(0.01)
         self._task.cancel()
@@ -119,7 +121,12 @@ class EventPublisher:
         STREAM_PUBLISH_ERRORS.inc(count)
         for _ in range(count):
             _settle(self._queue.popleft())
-        log.warning("stream events dropped", count=count, reason=reason)
+        # One line per thousand dropped events: an outage would otherwise log every event.
+        if self._dropped // 1000 != (self._dropped + count) // 1000 or self._dropped == 0:
+            log.warning(
+                "stream events dropped", count=count, total=self._dropped + count, reason=reason
+            )
+        self._dropped += count
 
     async def _run(self) -> None:
         while True:
@@ -127,7 +134,12 @@ class EventPublisher:
             self._wake.clear()
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(BATCH_EVENTS, len(self._queue)))]
-                if not await self._write(batch):
+                self._writing = True
+                try:
+                    written = await self._write(batch)
+                finally:
+                    self._writing = False
+                if not written:
                     await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def _write(self, batch: list[_Event]) -> bool:
