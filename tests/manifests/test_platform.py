@@ -356,3 +356,21 @@ def test_streams_and_consumer_agree_with_the_worker_defaults() -> None:
     assert consumers[defaults.NATS_CONSUMER_GROUP]["streamName"] == defaults.NATS_STREAM_NAME
     assert consumers[defaults.NATS_CONSUMER_GROUP]["maxDeliver"] == defaults.NATS_MAX_DELIVER
     assert defaults.NATS_URL == "nats://nats.nats.svc:4222"
+
+
+def test_the_secret_store_reads_with_the_controllers_own_identity() -> None:
+    # No `auth` block: the credentials come from the role bound to the controller's
+    # ServiceAccount where the cluster is provisioned, never from this repository.
+    (store,) = of_kind("ClusterSecretStore", "platform")
+    assert "auth" not in store["spec"]["provider"]["aws"]
+
+
+def test_no_aws_account_id_or_role_arn_is_committed() -> None:
+    account_arn = re.compile(r"arn:aws:[a-z0-9-]*:[a-z0-9-]*:\d{12}:")
+    found = [
+        p.relative_to(ROOT).as_posix()
+        for tree in (*TREES, "docs")
+        for p in (ROOT / tree).rglob("*")
+        if p.is_file() and account_arn.search(p.read_text(errors="replace"))
+    ]
+    assert found == []
