@@ -116,7 +116,6 @@ class Runner:
     ) -> None:
         self.settings = settings
         self.pool = pool
-        self.saver = saver
         self.events = events
         self.llm = llm
         self.ledger = Ledger(pool)
