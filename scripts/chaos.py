@@ -75,7 +75,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -101,7 +101,12 @@ from tests.support.fake_openai import (  # noqa: E402
     text,
     tool_calls,
 )
-from tests.support.servers import NatsServer, free_port, postgres_server, redis_server  # noqa: E402
+from tests.support.servers import (  # noqa: E402
+    NatsServer,
+    local_nats_server,
+    postgres_server,
+    redis_server,
+)
 from tests.worker.harness import Worker, cloudevent, results  # noqa: E402
 
 SUBJECT = "agent.execute.chaos"
@@ -347,19 +352,6 @@ class ChaosFake(FakeOpenAI):
 
 
 # --- the servers and the workers --------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def own_nats() -> Iterator[NatsServer]:
-    """A NATS server this run owns (never NATS_URL): the chaos run restarts it."""
-    with tempfile.TemporaryDirectory(prefix="chaos-nats-") as store:
-        port = free_port()
-        server = NatsServer(url=f"nats://127.0.0.1:{port}", port=port, store=Path(store))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 def migrate(database_url: str) -> None:
@@ -801,7 +793,8 @@ def run_chaos(
     logs.mkdir(parents=True, exist_ok=True)
     report.log_dir = str(logs)
     with contextlib.ExitStack() as stack:
-        nats_server = stack.enter_context(own_nats())
+        # Never NATS_URL: the run restarts this server.
+        nats_server = stack.enter_context(local_nats_server())
         redis_url = stack.enter_context(redis_server())
         postgres = stack.enter_context(postgres_server())
         migrate(postgres.url)

@@ -98,6 +98,14 @@ def nats_server() -> Iterator[NatsServer]:
     if os.environ.get("NATS_URL"):
         yield NatsServer(url=os.environ["NATS_URL"])
         return
+    with local_nats_server() as server:
+        yield server
+
+
+@contextmanager
+def local_nats_server() -> Iterator[NatsServer]:
+    """A fresh NATS server with JetStream in a temp dir, never NATS_URL (its owner may restart
+    it)."""
     with tempfile.TemporaryDirectory(prefix="nats-") as store:
         port = free_port()
         server = NatsServer(url=f"nats://127.0.0.1:{port}", port=port, store=Path(store))
