@@ -5,27 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, fake_openai, text, tool_calls
+from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 
 USER = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with fake_openai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.reset()
-    return server
 
 
 def _create(fake: FakeOpenAI, model: str = "m") -> ChatCompletion:

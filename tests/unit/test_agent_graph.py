@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -13,7 +12,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, error, fake_openai, text, tool_calls
+from tests.support.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
 from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
     AgentState,
@@ -109,18 +108,6 @@ class Run:
     state: dict[str, Any]
     sink: Sink
     budget: Budget
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with fake_openai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.reset()
-    return server
 
 
 async def _invoke(

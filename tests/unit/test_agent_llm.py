@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +11,7 @@ import openai
 import pytest
 from pydantic import SecretStr
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, error, fake_openai, text, tool_calls
+from tests.support.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
 from tests.support.servers import free_port
 from workers.agent_executor.agent.definition import ModelConfig
 from workers.agent_executor.agent.llm import LLMClient, LLMConfigurationError, LLMResult
@@ -20,18 +19,6 @@ from workers.agent_executor.agent.llm import LLMClient, LLMConfigurationError, L
 OPENAI_MODEL = ModelConfig(provider="openai", model="gpt-test", temperature=0.1, max_tokens=64)
 ANTHROPIC_MODEL = ModelConfig(provider="anthropic", model="claude-test", max_tokens=64)
 USER = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeOpenAI]:
-    with fake_openai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    server.reset()
-    return server
 
 
 def _complete(
