@@ -107,7 +107,7 @@ from tests.support.servers import (  # noqa: E402
     postgres_server,
     redis_server,
 )
-from tests.worker.harness import Worker, cloudevent, results  # noqa: E402
+from tests.worker.harness import Worker, agent_definition, cloudevent, results  # noqa: E402
 
 SUBJECT = "agent.execute.chaos"
 EXECUTION_STREAM = "AGENT_EXECUTION"
@@ -143,7 +143,13 @@ class JobPlan:
         """The JobExecutionEvent."""
         return {
             "job_id": self.job_id,
-            "agent_definition": agent_definition(specialist=self.kind == "task"),
+            "agent_definition": agent_definition(
+                specialist=self.kind == "task",
+                model="gpt-chaos",
+                tools=("write_file",),
+                orchestrator_prompt=ORCHESTRATOR_PROMPT,
+                specialist_prompt=SPECIALIST_PROMPT,
+            ),
             "input_payload": {
                 "messages": [
                     {"role": "user", "content": f"Chaos job {self.job_id}: write the report."}
@@ -157,38 +163,6 @@ class JobPlan:
 
     def report_path(self) -> str:
         return f"/reports/{self.job_id}.md"
-
-
-def agent_definition(specialist: bool) -> dict[str, Any]:
-    """An orchestrator that may write files and, optionally, delegate to one specialist."""
-    nodes: list[dict[str, Any]] = [
-        {
-            "id": "orchestrator",
-            "type": "Orchestrator",
-            "config": {
-                "name": "orchestrator",
-                "description": "plans and answers",
-                "system_prompt": ORCHESTRATOR_PROMPT,
-                "model": {"provider": "openai", "model": "gpt-chaos"},
-                "tools": ["write_file"] + (["task"] if specialist else []),
-            },
-        }
-    ]
-    if specialist:
-        nodes.append(
-            {
-                "id": "researcher",
-                "type": "Specialist",
-                "config": {
-                    "name": "researcher",
-                    "description": "finds facts",
-                    "system_prompt": SPECIALIST_PROMPT,
-                    "model": {"provider": "openai", "model": "gpt-chaos"},
-                    "tools": ["write_file"],
-                },
-            }
-        )
-    return {"nodes": nodes}
 
 
 def plan_jobs(count: int, rng: random.Random, run: str, error_rate: float = 0.0) -> list[JobPlan]:

@@ -25,8 +25,15 @@ from tests.support.servers import free_port
 STREAMS = ("AGENT_EXECUTION", "AGENT_STATUS", "AGENT_DLQ")
 
 
-def agent_definition(specialist: bool = False, model: str = "gpt-test") -> dict[str, Any]:
-    """An orchestrator with the file tools and, optionally, one specialist."""
+def agent_definition(
+    specialist: bool = False,
+    model: str = "gpt-test",
+    *,
+    tools: tuple[str, ...] = ("write_file", "read_file", "ls", "write_todos"),
+    orchestrator_prompt: str = "You are the orchestrator.",
+    specialist_prompt: str = "You research.",
+) -> dict[str, Any]:
+    """An orchestrator with `tools` and, optionally, one specialist it may delegate to."""
     nodes: list[dict[str, Any]] = [
         {
             "id": "orchestrator",
@@ -34,10 +41,9 @@ def agent_definition(specialist: bool = False, model: str = "gpt-test") -> dict[
             "config": {
                 "name": "orchestrator",
                 "description": "plans and answers",
-                "system_prompt": "You are the orchestrator.",
+                "system_prompt": orchestrator_prompt,
                 "model": {"provider": "openai", "model": model},
-                "tools": ["write_file", "read_file", "ls", "write_todos"]
-                + (["task"] if specialist else []),
+                "tools": [*tools, *(["task"] if specialist else [])],
             },
         }
     ]
@@ -49,7 +55,7 @@ def agent_definition(specialist: bool = False, model: str = "gpt-test") -> dict[
                 "config": {
                     "name": "researcher",
                     "description": "finds facts",
-                    "system_prompt": "You research.",
+                    "system_prompt": specialist_prompt,
                     "model": {"provider": "openai", "model": model},
                     "tools": ["write_file"],
                 },
