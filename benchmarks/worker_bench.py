@@ -1,8 +1,8 @@
 """Benchmark the agent executor worker against same-run baselines (DESIGN section 9).
 
 Real NATS (JetStream), Redis and PostgreSQL are started from local binaries
-(`tests/support/servers.py`); workers run as `python -m workers.agent_executor`
-processes (`tests/worker/harness.py`). The LLM is a fake OpenAI-compatible server
+(`testbed/servers.py`); workers run as `python -m workers.agent_executor`
+processes (`testbed/worker.py`). The LLM is a fake OpenAI-compatible server
 in its own process, written here on raw asyncio so that it is never the bottleneck:
 it answers a request whose last message is from the user with one `write_file` tool
 call, any other with text, in SSE form with a usage chunk, after the latency named
@@ -23,7 +23,7 @@ tool call.
 Besides each figure it prints the CPU used per process during the run (in cores),
 how much of the machine everything else used (the cores are shared), and the
 worker's CPU time per job. Part 0 measures the fake LLM's own cost per request
-(and that of `tests/support/fake_openai.py`); part 2 repeats at a few slots
+(and that of `testbed/fake_openai.py`); part 2 repeats at a few slots
 (`--control-slots`) to tell scheduling limits from CPU limits. `--quick` scales
 every count down; `--only PART` runs a subset.
 """
@@ -217,8 +217,8 @@ async def _serve_fake_llm() -> None:
 
 
 def _serve_test_fake() -> None:
-    """tests/support/fake_openai.py (FastAPI + uvicorn) in this process, for its capacity."""
-    from tests.support.fake_openai import fake_openai
+    """testbed/fake_openai.py (FastAPI + uvicorn) in this process, for its capacity."""
+    from testbed.fake_openai import fake_openai
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -384,14 +384,14 @@ class CpuProbe:
 
 def agent_definition(model: str) -> dict[str, Any]:
     """The orchestrator of the worker tests (file tools), on the fake model."""
-    from tests.worker.harness import agent_definition as definition
+    from testbed.worker import agent_definition as definition
 
     return definition(model=model)
 
 
 def job_event(job_id: str, model: str) -> dict[str, Any]:
     """A structured CloudEvent carrying one job, as the platform publishes it."""
-    from tests.worker.harness import cloudevent
+    from testbed.worker import cloudevent
 
     return cloudevent(
         {
@@ -603,7 +603,7 @@ class Env:
 @contextlib.contextmanager
 def environment(log_dir: Path) -> Iterator[Env]:
     """NATS, Redis and PostgreSQL (migrated) from local binaries, and the raw fake LLM."""
-    from tests.support.servers import nats_server, postgres_server, redis_server
+    from testbed.servers import nats_server, postgres_server, redis_server
 
     with nats_server() as nats_srv, redis_server() as redis_url, postgres_server() as pg:
         subprocess.run(
@@ -639,7 +639,7 @@ class Workers:
         self.started: list[Any] = []
 
     async def start(self, concurrency: int, count: int = 1) -> list[Any]:
-        from tests.worker.harness import Worker
+        from testbed.worker import Worker
 
         workers = [Worker(self.env.worker_env(concurrency)) for _ in range(count)]
         for worker in workers:

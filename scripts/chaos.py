@@ -3,8 +3,8 @@
     python scripts/chaos.py --jobs N [--workers 3] [--seed S] [--kill-every SECONDS]
 
 Starts NATS (JetStream, in a temp dir this run owns, so that it can restart it), PostgreSQL
-(migrated once with `scripts/ci/run-migrations.sh`) and Redis from `tests/support/servers.py`,
-an OpenAI-compatible fake (`tests/support/fake_openai.py`) that answers each job from that
+(migrated once with `scripts/ci/run-migrations.sh`) and Redis from `testbed/servers.py`,
+an OpenAI-compatible fake (`testbed/fake_openai.py`) that answers each job from that
 job's own script after 50-300 ms, and `--workers` worker processes (`python -m
 workers.agent_executor` with `NATS_CREATE_STREAMS=true`, `NATS_ACK_WAIT_SECONDS=5`,
 `HEARTBEAT_SECONDS=1`, `NATS_MAX_DELIVER=20`). It publishes N structured CloudEvents with unique
@@ -92,7 +92,7 @@ from nats.js import JetStreamContext  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from tests.support.fake_openai import (  # noqa: E402
+from testbed.fake_openai import (  # noqa: E402
     DEFAULT_TEXT,
     FakeOpenAI,
     Reply,
@@ -101,13 +101,13 @@ from tests.support.fake_openai import (  # noqa: E402
     text,
     tool_calls,
 )
-from tests.support.servers import (  # noqa: E402
+from testbed.servers import (  # noqa: E402
     NatsServer,
     local_nats_server,
     postgres_server,
     redis_server,
 )
-from tests.worker.harness import Worker, agent_definition, cloudevent, results  # noqa: E402
+from testbed.worker import Worker, agent_definition, cloudevent, results  # noqa: E402
 
 SUBJECT = "agent.execute.chaos"
 EXECUTION_STREAM = "AGENT_EXECUTION"

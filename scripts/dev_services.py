@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import nats_server, postgres_server, redis_server  # noqa: E402
+from testbed.servers import nats_server, postgres_server, redis_server  # noqa: E402
 
 
 def main() -> int:

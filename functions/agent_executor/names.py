@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.runtime import HTTP_PORT
+
 COMPONENT = "agent-executor"
 PART_OF = "agentplane"
 CONTAINER = "agent-executor"
 INIT_CONTAINER = "run-migrations"
-HTTP_PORT = 8080
-HTTP_PORT_NAME = "http"
-# Long agent steps need time to finish or checkpoint after SIGTERM; the worker
-# gets a little less than the pod so it can nak what it could not finish.
-TERMINATION_GRACE_SECONDS = 300
-SHUTDOWN_MARGIN_SECONDS = 15
 
 # Composition resource names: the keys of desired/observed resources.
 SERVICE_ACCOUNT = "service-account"

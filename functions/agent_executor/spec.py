@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from contract import env as env_contract
+from contract import limits as limits_contract
+from contract import nats as nats_contract
+from contract import runtime
+
 API_GROUP = "platform.bizmatters.io"
 API_VERSION = "v1alpha1"
 KIND = "AgentExecutor"
@@ -69,25 +74,7 @@ PATTERN_HINTS: dict[str, str] = {
 
 # Env names the function sets itself; a tenant overriding one would silently
 # break the worker's contract, so the API refuses them.
-RESERVED_ENV = (
-    "NATS_URL",
-    "NATS_STREAM_NAME",
-    "NATS_CONSUMER_GROUP",
-    "PORT",
-    "WORKER_CONCURRENCY",
-    "OTEL_SERVICE_NAME",
-    "SHUTDOWN_TIMEOUT_SECONDS",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DB",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "DRAGONFLY_HOST",
-    "DRAGONFLY_PORT",
-    "DRAGONFLY_PASSWORD",
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-)
+RESERVED_ENV = env_contract.RESERVED
 
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, min_length=1, max_length=253)]
 Quantity = (
@@ -146,38 +133,38 @@ class NatsSpec(_Model):
     """Where the worker reads jobs from and how KEDA measures the backlog."""
 
     url: str = Field(
-        default="nats://nats.nats.svc:4222",
+        default=nats_contract.DEFAULT_URL,
         pattern=NATS_URL_LIST,
         max_length=1024,
         description="NATS client URL(s); nats://, tls://, comma-separated lists allowed.",
     )
     stream: str = Field(
-        default="AGENT_EXECUTION",
+        default=nats_contract.DEFAULT_STREAM,
         pattern=NATS_NAME,
         max_length=255,
         description="JetStream stream the jobs are on (NATS_STREAM_NAME).",
     )
     consumer: str = Field(
-        default="agent-executor-workers",
+        default=nats_contract.DEFAULT_CONSUMER,
         pattern=NATS_NAME,
         max_length=255,
         description="Durable pull consumer the workers share (NATS_CONSUMER_GROUP).",
     )
     subjects: list[Annotated[str, Field(pattern=NATS_SUBJECT, max_length=255)]] = Field(
-        default_factory=lambda: ["agent.execute.*"],
+        default_factory=lambda: list(nats_contract.EXECUTE_SUBJECTS),
         min_length=1,
         max_length=32,
         description="Subjects of the stream when it is managed.",
-        json_schema_extra={"default": ["agent.execute.*"]},
+        json_schema_extra={"default": list(nats_contract.EXECUTE_SUBJECTS)},
     )
     monitoring_endpoint: str = Field(
-        default="nats-headless.nats.svc.cluster.local:8222",
+        default=nats_contract.DEFAULT_MONITORING_ENDPOINT,
         pattern=HOST_PORT,
         max_length=512,
         description="NATS monitoring host:port the KEDA trigger polls.",
     )
     account: str = Field(
-        default="$G",
+        default=nats_contract.DEFAULT_ACCOUNT,
         pattern=NATS_ACCOUNT,
         max_length=255,
         description="NATS account of the stream, for the KEDA trigger.",
@@ -191,10 +178,11 @@ class NatsSpec(_Model):
         description="Replicas of the managed stream and consumer (1 for a single-node NATS).",
     )
     max_deliver: StrictInt = Field(
-        default=5,
+        default=nats_contract.DEFAULT_MAX_DELIVER,
         ge=1,
         le=100,
-        description="Deliveries of one job before it is dead-lettered (managed consumer).",
+        description="Deliveries of one job before it is dead-lettered (managed consumer; "
+        "the worker reads it from the consumer it binds).",
     )
 
 
@@ -233,11 +221,11 @@ class MigrationsSpec(_Model):
 
     enabled: StrictBool = Field(default=True, description="Run migrations before the worker.")
     command: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=lambda: ["/app/scripts/ci/run-migrations.sh"],
+        default_factory=lambda: list(runtime.MIGRATIONS_COMMAND),
         min_length=1,
         max_length=64,
         description="Command of the init container (same image, same database env).",
-        json_schema_extra={"default": ["/app/scripts/ci/run-migrations.sh"]},
+        json_schema_extra={"default": list(runtime.MIGRATIONS_COMMAND)},
     )
 
 
@@ -329,6 +317,30 @@ class RetentionSpec(_Model):
     )
 
 
+class LimitsSpec(_Model):
+    """Per-job limits: exceeding one fails the job with its own error type."""
+
+    max_steps: StrictInt = Field(
+        default=limits_contract.DEFAULT_MAX_STEPS,
+        ge=1,
+        le=limits_contract.MAX_STEPS_CEILING,
+        description="Graph steps (LLM and tool rounds) one job may take (JOB_MAX_STEPS).",
+    )
+    timeout_seconds: StrictInt = Field(
+        default=limits_contract.DEFAULT_TIMEOUT_SECONDS,
+        ge=1,
+        le=limits_contract.TIMEOUT_CEILING_SECONDS,
+        description="Wall-clock seconds one job may run (JOB_TIMEOUT_SECONDS).",
+    )
+    max_result_bytes: StrictInt = Field(
+        default=limits_contract.DEFAULT_MAX_RESULT_BYTES,
+        ge=1024,
+        le=limits_contract.MAX_RESULT_BYTES_CEILING,
+        description="Largest result a job may record (JOB_MAX_RESULT_BYTES); a result above "
+        "the NATS max payload is published trimmed and recorded whole.",
+    )
+
+
 class ServiceMonitorSpec(_Model):
     """A Prometheus Operator ServiceMonitor for /metrics."""
 
@@ -389,6 +401,11 @@ class AgentExecutorSpec(_Model):
     migrations: MigrationsSpec = Field(
         default_factory=MigrationsSpec,
         description="Database migrations init container.",
+        json_schema_extra=_object_default(),
+    )
+    limits: LimitsSpec = Field(
+        default_factory=LimitsSpec,
+        description="Per-job step, time and result-size limits.",
         json_schema_extra=_object_default(),
     )
     scaling: ScalingSpec = Field(

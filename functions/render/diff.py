@@ -23,7 +23,7 @@ from functions.render.gitops import git
 from functions.render.yaml_io import DocumentError, dump, load_stream
 
 # Changes under these paths can change every claim's rendering.
-API_PATHS = ("functions/agent_executor/", "platform/apis/")
+API_PATHS = ("contract/", "functions/agent_executor/", "platform/apis/")
 COMPOSITION = Path("platform/apis/agent-executor/composition.yaml")
 FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
 COMMENT_MARKER = "<!-- agentplane-diff -->"

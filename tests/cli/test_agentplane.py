@@ -38,7 +38,7 @@ def repo(tmp_path: Path) -> Path:
     """A git repository holding the function, the API manifests and the example claims."""
     target = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for part in ("functions", "platform/apis", "claims"):
+    for part in ("contract", "functions", "platform/apis", "claims"):
         shutil.copytree(ROOT / part, target / part, ignore=ignore)
     git(target, "init", "--quiet", "--initial-branch=main")
     git(target, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
@@ -71,7 +71,7 @@ def test_a_changed_claim_shows_only_its_own_resources(repo: Path) -> None:
 
 def test_a_change_to_the_function_shows_every_claim(repo: Path) -> None:
     edit(
-        repo / "functions/agent_executor/names.py",
+        repo / "contract/runtime.py",
         "TERMINATION_GRACE_SECONDS = 300",
         "TERMINATION_GRACE_SECONDS = 600",
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, fake_openai
+from testbed.fake_openai import FakeOpenAI, fake_openai
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
+from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 
 USER = [{"role": "user", "content": "hi"}]
 

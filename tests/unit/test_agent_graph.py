@@ -12,7 +12,7 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
+from testbed.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
 from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
     AgentState,

@@ -11,8 +11,8 @@ import openai
 import pytest
 from pydantic import SecretStr
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
-from tests.support.servers import free_port
+from testbed.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
+from testbed.servers import free_port
 from workers.agent_executor.agent.definition import ModelConfig
 from workers.agent_executor.agent.llm import LLMClient, LLMConfigurationError, LLMResult
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.fake_openai import FakeOpenAI, fake_openai
-from tests.support.servers import (
+from testbed.fake_openai import FakeOpenAI, fake_openai
+from testbed.servers import (
     NatsServer,
     PostgresServer,
     nats_server,
     postgres_server,
     redis_server,
 )
-from tests.worker.harness import Worker, delete_streams
+from testbed.worker import Worker, delete_streams
 
 
 @pytest.fixture(scope="session")

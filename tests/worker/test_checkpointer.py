@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.support.servers import PostgresServer
+from testbed.servers import PostgresServer
 from workers.agent_executor.app import setup_checkpointer
 from workers.agent_executor.db_pool import connection_pool
 

@@ -7,7 +7,7 @@ from typing import cast
 
 import psycopg
 
-from tests.support.servers import PostgresServer
+from testbed.servers import PostgresServer
 from workers.agent_executor.db_pool import connection_pool
 
 IDLE = 0.3

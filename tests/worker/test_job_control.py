@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
-from tests.support.servers import NatsServer, PostgresServer, eventually
-from tests.worker.harness import Worker, cloudevent, jetstream, job, publish
+from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
+from testbed.servers import NatsServer, PostgresServer, eventually
+from testbed.worker import Worker, cloudevent, jetstream, job, publish
 from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow

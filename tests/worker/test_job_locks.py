@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import psycopg
 import pytest
 
-from tests.support.servers import PostgresServer
+from testbed.servers import PostgresServer
 from workers.agent_executor.job_locks import JobLocks
 
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.servers import PostgresServer, postgres_server
+from testbed.servers import PostgresServer, postgres_server
 
 SCRIPT = ROOT / "scripts" / "ci" / "run-migrations.sh"
 MIGRATIONS = ROOT / "workers" / "agent_executor" / "migrations"

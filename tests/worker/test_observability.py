@@ -14,9 +14,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT
-from tests.support.fake_openai import FakeOpenAI, text
-from tests.support.servers import NatsServer
-from tests.worker.harness import Worker, cloudevent, job, publish
+from testbed.fake_openai import FakeOpenAI, text
+from testbed.servers import NatsServer
+from testbed.worker import Worker, cloudevent, job, publish
 from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from tests.support.servers import free_port
+from testbed.servers import free_port
 from workers.agent_executor.streaming import (
     END_WAIT_SECONDS,
     EventPublisher,

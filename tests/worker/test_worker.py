@@ -12,15 +12,15 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
-from tests.support.servers import (
+from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
+from testbed.servers import (
     NatsServer,
     PostgresServer,
     eventually,
     free_port,
     postgres_server,
 )
-from tests.worker.harness import (
+from testbed.worker import (
     Worker,
     cloudevent,
     jetstream,

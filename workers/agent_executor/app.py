@@ -22,13 +22,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
-from functions.agent_executor.nats_contract import CANCEL_PREFIX, PLATFORM_STREAMS
+from contract.nats import CANCEL_PREFIX, PLATFORM_STREAMS, subject_token
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.db_pool import connection_pool
-from workers.agent_executor.events import InvalidEventError, parse_message
+from workers.agent_executor.envelope import InvalidEventError, parse_message
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
-from workers.agent_executor.results import ResultPublisher, subject_token
+from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import Runner, TransientError
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.streaming import EventPublisher

@@ -22,8 +22,8 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 
-from functions.agent_executor.nats_contract import CANCEL_PREFIX
-from workers.agent_executor.events import InvalidEventError, parse_message
+from contract.nats import CANCEL_PREFIX
+from workers.agent_executor.envelope import InvalidEventError, parse_message
 from workers.agent_executor.metrics import REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import BUSY, JobResult, Runner, TransientError

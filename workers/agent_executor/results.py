@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from nats.js import JetStreamContext
 
-from functions.agent_executor.nats_contract import DLQ_PREFIX, STATUS_COMPLETED, STATUS_FAILED
-from workers.agent_executor.events import result_event
+from contract.nats import DLQ_PREFIX, STATUS_COMPLETED, STATUS_FAILED, subject_token
 
 Outcome = Literal["completed", "failed"]
+COMPLETED_TYPE = "dev.my-platform.agent.completed"
+FAILED_TYPE = "dev.my-platform.agent.failed"
+SOURCE = "agent-executor-service"
 
 
-def subject_token(job_id: str) -> str:
-    """A job id as one subject token: dots would split it into several."""
-    return job_id.replace(".", "_")
+def result_event(
+    job_id: str,
+    outcome: Outcome,
+    data: dict[str, Any],
+    traceparent: str | None,
+) -> dict[str, Any]:
+    """A structured CloudEvent for `agent.status.<outcome>`."""
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": SOURCE,
+        "type": COMPLETED_TYPE if outcome == "completed" else FAILED_TYPE,
+        "subject": job_id,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "data": {"job_id": job_id, **data},
+    }
+    if traceparent:
+        event["traceparent"] = traceparent
+    return event
+
+
 
 
 class ResultPublisher:

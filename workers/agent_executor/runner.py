@@ -29,7 +29,7 @@ from workers.agent_executor.agent.graph import (
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError
 from workers.agent_executor.budget import PostgresBudget
-from workers.agent_executor.events import JobExecutionEvent
+from workers.agent_executor.envelope import JobExecutionEvent
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.ledger import JobRecord, Ledger
 from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS

@@ -7,7 +7,7 @@ from functools import cached_property
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from functions.agent_executor.spec import NatsSpec
+from contract import limits, nats, runtime
 
 
 class Settings(BaseSettings):
@@ -15,23 +15,33 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
-    PORT: int = Field(default=8080, ge=1, le=65535)
+    PORT: int = Field(default=runtime.HTTP_PORT, ge=1, le=65535)
     WORKER_CONCURRENCY: int = Field(default=8, ge=1, le=256)
-    SHUTDOWN_TIMEOUT_SECONDS: float = Field(default=285, ge=0)
+    SHUTDOWN_TIMEOUT_SECONDS: float = Field(default=runtime.SHUTDOWN_TIMEOUT_SECONDS, ge=0)
     OTEL_SERVICE_NAME: str = "agent-executor"
 
-    NATS_URL: str = NatsSpec().url
-    NATS_STREAM_NAME: str = NatsSpec().stream
-    NATS_CONSUMER_GROUP: str = NatsSpec().consumer
+    NATS_URL: str = nats.DEFAULT_URL
+    NATS_STREAM_NAME: str = nats.DEFAULT_STREAM
+    NATS_CONSUMER_GROUP: str = nats.DEFAULT_CONSUMER
     NATS_USER: str | None = None
     NATS_PASSWORD: SecretStr | None = None
     # Development only: create the streams and the consumer when they are missing.
     NATS_CREATE_STREAMS: bool = False
-    # Deliveries before a job is dead-lettered; matches the consumer's maxDeliver.
-    NATS_MAX_DELIVER: int = Field(default=5, ge=1)
-    # Ack wait of the consumer NATS_CREATE_STREAMS creates (production: the NACK Consumer).
-    NATS_ACK_WAIT_SECONDS: float = Field(default=120, gt=0)
+    # Delivery settings of the consumer NATS_CREATE_STREAMS creates (production: the NACK
+    # Consumer). The worker itself always reads them from the consumer it binds.
+    NATS_MAX_DELIVER: int = Field(default=nats.DEFAULT_MAX_DELIVER, ge=1)
+    NATS_ACK_WAIT_SECONDS: float = Field(default=nats.DEFAULT_ACK_WAIT_SECONDS, gt=0)
     HEARTBEAT_SECONDS: float = Field(default=15, gt=0)
+
+    JOB_MAX_STEPS: int = Field(
+        default=limits.DEFAULT_MAX_STEPS, ge=1, le=limits.MAX_STEPS_CEILING
+    )
+    JOB_TIMEOUT_SECONDS: float = Field(
+        default=limits.DEFAULT_TIMEOUT_SECONDS, gt=0, le=limits.TIMEOUT_CEILING_SECONDS
+    )
+    JOB_MAX_RESULT_BYTES: int = Field(
+        default=limits.DEFAULT_MAX_RESULT_BYTES, ge=1024, le=limits.MAX_RESULT_BYTES_CEILING
+    )
 
     DATABASE_URL: SecretStr | None = None
     POSTGRES_HOST: str | None = None

@@ -6,35 +6,14 @@ from typing import Any
 
 from kubernetes.client import models as k8s
 
+from contract import env, runtime
+from contract.runtime import HTTP_PORT, HTTP_PORT_NAME, RUN_AS_USER
 from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES, container_resources
 from functions.agent_executor.builders.serialize import object_meta, to_manifest
-from functions.agent_executor.names import (
-    CONTAINER,
-    HTTP_PORT,
-    HTTP_PORT_NAME,
-    INIT_CONTAINER,
-    SHUTDOWN_MARGIN_SECONDS,
-    TERMINATION_GRACE_SECONDS,
-    Workload,
-)
+from functions.agent_executor.names import CONTAINER, INIT_CONTAINER, Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
-# The worker image runs as this user; pinning it lets runAsNonRoot be verified
-# even when the image names its user rather than a number.
-RUN_AS_USER = 10001
 TMP_VOLUME = "tmp"
-
-POSTGRES_KEYS = (
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DB",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-)
-DRAGONFLY_KEYS = ("DRAGONFLY_HOST", "DRAGONFLY_PORT")
-# Dragonfly without auth is common inside a cluster; the password stays optional.
-DRAGONFLY_OPTIONAL_KEYS = ("DRAGONFLY_PASSWORD",)
-LLM_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 
 def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8s.V1EnvVar]:
@@ -54,26 +33,29 @@ def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8
 
 def database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
     """The POSTGRES_* variables, from the spec's Postgres Secret."""
-    return secret_env(spec.secrets.postgres, POSTGRES_KEYS, optional=False)
+    return secret_env(spec.secrets.postgres, env.POSTGRES_KEYS, optional=False)
 
 
 def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
     """The worker's environment, in the order of the contract in DESIGN section 3."""
     plain = {
-        "NATS_URL": spec.nats.url,
-        "NATS_STREAM_NAME": spec.nats.stream,
-        "NATS_CONSUMER_GROUP": spec.nats.consumer,
-        "PORT": str(HTTP_PORT),
-        "WORKER_CONCURRENCY": str(spec.concurrency),
-        "OTEL_SERVICE_NAME": workload.name,
-        "SHUTDOWN_TIMEOUT_SECONDS": str(TERMINATION_GRACE_SECONDS - SHUTDOWN_MARGIN_SECONDS),
+        env.NATS_URL: spec.nats.url,
+        env.NATS_STREAM_NAME: spec.nats.stream,
+        env.NATS_CONSUMER_GROUP: spec.nats.consumer,
+        env.PORT: str(HTTP_PORT),
+        env.WORKER_CONCURRENCY: str(spec.concurrency),
+        env.OTEL_SERVICE_NAME: workload.name,
+        env.SHUTDOWN_TIMEOUT_SECONDS: str(runtime.SHUTDOWN_TIMEOUT_SECONDS),
+        env.JOB_MAX_STEPS: str(spec.limits.max_steps),
+        env.JOB_TIMEOUT_SECONDS: str(spec.limits.timeout_seconds),
+        env.JOB_MAX_RESULT_BYTES: str(spec.limits.max_result_bytes),
     }
     return [
         *(k8s.V1EnvVar(name=k, value=v) for k, v in plain.items()),
         *database_env(spec),
-        *secret_env(spec.secrets.dragonfly, DRAGONFLY_KEYS, optional=False),
-        *secret_env(spec.secrets.dragonfly, DRAGONFLY_OPTIONAL_KEYS, optional=True),
-        *secret_env(spec.secrets.llm_keys, LLM_KEYS, optional=True),
+        *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
+        *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_OPTIONAL_KEYS, optional=True),
+        *secret_env(spec.secrets.llm_keys, env.LLM_KEYS, optional=True),
         *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
     ]
 
@@ -170,9 +152,9 @@ def _worker_container(workload: Workload, spec: AgentExecutorSpec) -> k8s.V1Cont
         ),
         # Startup tolerates a slow first connection to Postgres/NATS (up to 2 min);
         # liveness then only restarts a wedged process, readiness gates traffic.
-        startup_probe=_http_probe("/health", period=2, failures=60),
-        liveness_probe=_http_probe("/health", period=10, failures=3),
-        readiness_probe=_http_probe("/ready", period=5, failures=2),
+        startup_probe=_http_probe(runtime.HEALTH_PATH, period=2, failures=60),
+        liveness_probe=_http_probe(runtime.HEALTH_PATH, period=10, failures=3),
+        readiness_probe=_http_probe(runtime.READY_PATH, period=5, failures=2),
         security_context=restricted_security_context(),
         volume_mounts=tmp_mount(),
         termination_message_policy="FallbackToLogsOnError",
@@ -203,7 +185,7 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
         spec,
         init_containers=[_migrations_container(spec)] if spec.migrations.enabled else None,
         containers=[_worker_container(workload, spec)],
-        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+        termination_grace_period_seconds=runtime.TERMINATION_GRACE_SECONDS,
         topology_spread_constraints=_topology_spread(workload),
         enable_service_links=False,
     )
@@ -212,7 +194,7 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
         annotations={
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(HTTP_PORT),
-            "prometheus.io/path": "/metrics",
+            "prometheus.io/path": runtime.METRICS_PATH,
         },
     )
     return to_manifest(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.runtime import HTTP_PORT_NAME, METRICS_PATH
 from functions.agent_executor.builders.serialize import custom_resource
-from functions.agent_executor.names import HTTP_PORT_NAME, Workload
+from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
 
@@ -20,7 +21,7 @@ def build_service_monitor(workload: Workload, spec: AgentExecutorSpec) -> dict[s
             "selector": {"matchLabels": workload.selector_labels()},
             "namespaceSelector": {"matchNames": [workload.namespace]},
             "endpoints": [
-                {"port": HTTP_PORT_NAME, "path": "/metrics", "interval": "30s", "scheme": "http"}
+                {"port": HTTP_PORT_NAME, "path": METRICS_PATH, "interval": "30s", "scheme": "http"}
             ],
         },
     )

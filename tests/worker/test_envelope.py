@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from workers.agent_executor.events import InvalidEventError, parse_message, result_event
+from workers.agent_executor.envelope import InvalidEventError, parse_message
+from workers.agent_executor.results import result_event
 
 JOB = {
     "job_id": "job-1",

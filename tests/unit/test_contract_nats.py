@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.agent_executor.admission import admit
-from functions.agent_executor.nats_contract import subjects_overlap
+from contract.nats import subjects_overlap
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
-"""Input and output events: JobExecutionEvent in, result CloudEvents out (DESIGN section 6)."""
+"""The input envelope: a JobExecutionEvent, bare or in a CloudEvent (DESIGN section 6)."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from cloudevents.v1.exceptions import GenericException
@@ -12,9 +10,6 @@ from cloudevents.v1.http import from_http
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 EXECUTE_TYPE = "dev.my-platform.agent.execute"
-COMPLETED_TYPE = "dev.my-platform.agent.completed"
-FAILED_TYPE = "dev.my-platform.agent.failed"
-SOURCE = "agent-executor-service"
 JOB_ID_MAX = 200
 
 
@@ -110,25 +105,3 @@ def _from_cloudevent(
         traceparent=traceparent,
         mode=mode,
     )
-
-
-def result_event(
-    job_id: str,
-    outcome: Literal["completed", "failed"],
-    data: dict[str, Any],
-    traceparent: str | None,
-) -> dict[str, Any]:
-    """A structured CloudEvent for `agent.status.<outcome>`."""
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": SOURCE,
-        "type": COMPLETED_TYPE if outcome == "completed" else FAILED_TYPE,
-        "subject": job_id,
-        "time": datetime.now(UTC).isoformat(),
-        "datacontenttype": "application/json",
-        "data": {"job_id": job_id, **data},
-    }
-    if traceparent:
-        event["traceparent"] = traceparent
-    return event

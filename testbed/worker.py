@@ -19,8 +19,9 @@ import nats
 from nats.js import JetStreamContext
 from redis import Redis
 
-from tests.conftest import ROOT
-from tests.support.servers import free_port
+from testbed.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 STREAMS = ("AGENT_EXECUTION", "AGENT_STATUS", "AGENT_DLQ")
 

@@ -1,0 +1,23 @@
+"""The worker image as the Deployment runs it: port, probes, user, commands, grace period."""
+
+from __future__ import annotations
+
+HTTP_PORT = 8080
+HTTP_PORT_NAME = "http"
+HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+METRICS_PATH = "/metrics"
+
+# The worker image runs as this numeric user; pinning it lets runAsNonRoot be verified.
+RUN_AS_USER = 10001
+
+WORKER_COMMAND = ("python", "-m", "workers.agent_executor")
+PRUNE_COMMAND = (*WORKER_COMMAND, "prune")
+# Applies every schema change, the checkpointer's included, before the worker starts.
+MIGRATIONS_COMMAND = ("/app/scripts/ci/run-migrations.sh",)
+
+# Long agent steps need time to finish or checkpoint after SIGTERM; the worker
+# gets a little less than the pod so it can nak what it could not finish.
+TERMINATION_GRACE_SECONDS = 300
+SHUTDOWN_MARGIN_SECONDS = 15
+SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - SHUTDOWN_MARGIN_SECONDS
