@@ -9,8 +9,9 @@ from cloudevents.v1.exceptions import GenericException
 from cloudevents.v1.http import from_http
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN, is_valid_job_id
+
 EXECUTE_TYPE = "dev.my-platform.agent.execute"
-JOB_ID_MAX = 200
 
 
 class InvalidEventError(ValueError):
@@ -28,7 +29,7 @@ class JobExecutionEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    job_id: str = Field(min_length=1, max_length=JOB_ID_MAX, pattern=r"^[A-Za-z0-9_.:-]+$")
+    job_id: str = Field(min_length=1, max_length=JOB_ID_MAX_LENGTH, pattern=JOB_ID_PATTERN)
     agent_definition: dict[str, Any]
     input_payload: dict[str, Any] = Field(default_factory=dict)
     trace_id: str | None = None
@@ -46,8 +47,8 @@ class Envelope(BaseModel):
 def _job_id_hint(data: Any) -> str | None:
     if isinstance(data, dict):
         candidate = data.get("job_id")
-        if isinstance(candidate, str) and 0 < len(candidate) <= JOB_ID_MAX:
-            return candidate
+        if is_valid_job_id(candidate):
+            return str(candidate)
     return None
 
 
