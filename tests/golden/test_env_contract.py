@@ -62,7 +62,9 @@ def test_every_variable_the_deployment_sets_is_read_by_the_worker(path: Path) ->
 
 
 WITH_MIGRATIONS = [
-    p for p in CASES if _rendered(p, "Deployment")[0]["spec"]["template"]["spec"].get("initContainers")
+    p
+    for p in CASES
+    if _rendered(p, "Deployment")[0]["spec"]["template"]["spec"].get("initContainers")
 ]
 
 
