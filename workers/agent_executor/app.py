@@ -22,14 +22,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from contract.jobs import JOB_ID_RULE, is_valid_job_id
 from contract.nats import CANCEL_PREFIX, PLATFORM_STREAMS, subject_token
+from workers.agent_executor.acks import Handled, http_status
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.db_pool import connection_pool
-from workers.agent_executor.envelope import InvalidEventError, parse_message
+from workers.agent_executor.envelope import InvalidEventError
+from workers.agent_executor.handling import handle
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher
-from workers.agent_executor.runner import Runner, TransientError
+from workers.agent_executor.runner import Runner
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.streaming import EventPublisher
 
@@ -127,7 +130,8 @@ async def connect(settings: Settings) -> Services:
     )
     events.start()
     runner = Runner(settings, pool, saver, events, llm, JobLocks(settings.postgres_dsn))
-    return Services(settings, pool, redis, nc, js, runner, ResultPublisher(js))
+    publisher = ResultPublisher(js, lambda: nc.max_payload)
+    return Services(settings, pool, redis, nc, js, runner, publisher)
 
 
 async def close(services: Services) -> None:
@@ -139,6 +143,18 @@ async def close(services: Services) -> None:
         await services.redis.aclose()
     await services.runner.locks.close()
     await services.pool.close()
+
+
+def _bad_job_id(job_id: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": {
+                "message": f"job_id {job_id[:64]!r}: must be {JOB_ID_RULE}",
+                "type": InvalidEventError.type,
+            }
+        },
+        status_code=400,
+    )
 
 
 async def _check(coro: Any) -> str:
@@ -215,6 +231,9 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
 
     @app.get("/jobs/{job_id}")
     async def job(job_id: str, request: Request) -> JSONResponse:
+        """The ledger row of `job_id`: status, attempts and the recorded result."""
+        if not is_valid_job_id(job_id):
+            return _bad_job_id(job_id)
         services: Services = request.app.state.services
         record = await services.runner.ledger.get(job_id)
         if record is None:
@@ -224,6 +243,8 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     @app.delete("/jobs/{job_id}")
     async def cancel(job_id: str, request: Request) -> JSONResponse:
         """Ask whichever worker runs `job_id` to stop it; a queued job is cancelled on pickup."""
+        if not is_valid_job_id(job_id):
+            return _bad_job_id(job_id)
         services: Services = request.app.state.services
         record = await services.runner.ledger.get(job_id)
         if record is not None and record.status != "running":
@@ -241,27 +262,26 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     async def execute(request: Request) -> JSONResponse:
         """Run a CloudEvent (structured or binary) the same way as one from NATS."""
         services: Services = request.app.state.services
-        body = await request.body()
-        try:
-            envelope = parse_message(body, dict(request.headers))
-        except InvalidEventError as exc:
-            if exc.job_id:
-                result = await services.runner.fail(exc.job_id, str(exc), exc.type)
-                event = await services.publisher.publish(
-                    result.job_id, result.outcome, result.data, None
-                )
-                return JSONResponse(event, status_code=400)
-            return JSONResponse({"error": {"message": str(exc), "type": exc.type}}, status_code=400)
-        try:
-            result = await services.runner.run(envelope.job)
-        except TransientError as exc:
-            headers = {"Retry-After": str(int(exc.retry_after or 5))}
-            return JSONResponse(
-                {"error": {"message": str(exc), "type": exc.type}}, status_code=503, headers=headers
+        handling = await handle(services.runner, await request.body(), dict(request.headers))
+        status = http_status(handling.handled)
+        error = {"error": {"message": handling.error, "type": handling.error_type}}
+        if handling.handled is Handled.INVALID and handling.job_id is not None:
+            failed = await services.runner.fail(
+                handling.job_id, handling.error, handling.error_type
             )
-        event = await services.publisher.publish(
-            result.job_id, result.outcome, result.data, envelope.traceparent
-        )
-        return JSONResponse(event, status_code=200)
+            event = await services.publisher.publish(
+                failed.job_id, failed.outcome, failed.data, None
+            )
+            return JSONResponse(event, status_code=status)
+        if handling.handled is Handled.FINISHED and handling.result is not None:
+            result = handling.result
+            event = await services.publisher.publish(
+                result.job_id, result.outcome, result.data, handling.traceparent
+            )
+            return JSONResponse(event, status_code=status)
+        if handling.handled in (Handled.TRANSIENT, Handled.BUSY):
+            headers = {"Retry-After": str(int(handling.retry_after or 5))}
+            return JSONResponse(error, status_code=status, headers=headers)
+        return JSONResponse(error, status_code=status)
 
     return app

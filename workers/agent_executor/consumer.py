@@ -1,10 +1,10 @@
 """The JetStream pull consumer: bounded concurrency, heartbeats, the ack rules, draining.
 
-Ack rules (DESIGN section 6): ack only after the result is published; poison
-input gets a failed event when a job id is known, then `term`; transient faults
-`nak` with backoff; after the last delivery a failed event and a dead-letter
-copy; on shutdown stop fetching, let in-flight runs finish within the grace
-period, and `nak` what is left so another worker resumes it from its checkpoint.
+What to acknowledge is decided by `acks.decide` from how a message was handled
+and its delivery count against the consumer's own `max_deliver`, read from the
+server when binding (and refreshed), never assumed. On shutdown: stop fetching,
+let in-flight runs finish within the grace period, and `nak` what is left so
+another worker resumes it from its checkpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -22,36 +24,43 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 
+from contract.jobs import is_valid_job_id
 from contract.nats import CANCEL_PREFIX
-from workers.agent_executor.envelope import InvalidEventError, parse_message
-from workers.agent_executor.metrics import REDELIVERIES
+from workers.agent_executor.acks import Action, Decision, Handled, decide
+from workers.agent_executor.handling import Handling, handle
+from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
-from workers.agent_executor.runner import BUSY, JobResult, Runner, TransientError
+from workers.agent_executor.runner import JobResult, Runner, failure
 from workers.agent_executor.settings import Settings
 
 log = structlog.get_logger()
 
-BACKOFF_SECONDS = (2, 10, 30, 60, 120)
 CANCEL_SUBJECTS = CANCEL_PREFIX + "*"
+FETCH_WAIT_SECONDS = 1.0
+# The consumer's delivery settings are re-read this often: an operator may change them.
+DELIVERY_REFRESH_SECONDS = 60.0
+# Publishing a terminal outcome (failed event, dead letter) is retried this many times.
+TERMINAL_PUBLISH_ATTEMPTS = 5
 
 
 def cancel_target(msg: Msg) -> str | None:
-    """The job a cancel message names: `{"job_id"}` in its body, else the subject's last token."""
-    with contextlib.suppress(ValueError, AttributeError):
+    """The job a cancel message names: `{"job_id"}` in its body, else the subject's last token.
+
+    Only a valid job id is returned; anything else names no job.
+    """
+    with contextlib.suppress(ValueError, AttributeError, RecursionError):
         body = json.loads(msg.data or b"{}")
-        if isinstance(body, dict) and isinstance(body.get("job_id"), str) and body["job_id"]:
+        if isinstance(body, dict) and is_valid_job_id(body.get("job_id")):
             return str(body["job_id"])
     token = msg.subject.removeprefix(CANCEL_PREFIX)
-    return token or None
+    return token if is_valid_job_id(token) else None
 
 
-FETCH_WAIT_SECONDS = 1.0
-
-
-def backoff(delivered: int, retry_after: float | None = None) -> float:
-    """Delay before the next delivery: the server's Retry-After, else a growing step."""
-    step = BACKOFF_SECONDS[min(delivered, len(BACKOFF_SECONDS)) - 1]
-    return max(step, retry_after or 0)
+def heartbeat_interval(configured: float, ack_wait: float | None) -> float:
+    """The in-progress interval: the configured one, or a third of ack_wait when that is less."""
+    if not ack_wait or ack_wait <= 0:
+        return configured
+    return min(configured, ack_wait / 3)
 
 
 class JobConsumer:
@@ -77,14 +86,50 @@ class JobConsumer:
         self.loop_task: asyncio.Task[None] | None = None
         self.subscription: Any = None
         self.control: Any = None
+        self.max_deliver: int | None = None
+        self.ack_wait: float | None = None
+        self.heartbeat_seconds = settings.HEARTBEAT_SECONDS
+        self._delivery_read_at = 0.0
 
     async def start(self) -> None:
         """Bind to the existing durable consumer (never create it) and start fetching."""
         self.subscription = await self.js.pull_subscribe_bind(
             durable=self.settings.NATS_CONSUMER_GROUP, stream=self.settings.NATS_STREAM_NAME
         )
+        await self.read_delivery_settings()
         self.control = await self.nc.subscribe(CANCEL_SUBJECTS, cb=self._on_cancel)
         self.loop_task = asyncio.create_task(self._fetch_loop(), name="fetch-loop")
+
+    async def read_delivery_settings(self) -> None:
+        """Take max_deliver and ack_wait from the bound consumer: the server is the truth."""
+        info = await self.js.consumer_info(
+            self.settings.NATS_STREAM_NAME, self.settings.NATS_CONSUMER_GROUP
+        )
+        changed = (info.config.max_deliver, info.config.ack_wait) != (
+            self.max_deliver,
+            self.ack_wait,
+        )
+        self.max_deliver = info.config.max_deliver
+        self.ack_wait = info.config.ack_wait
+        self.heartbeat_seconds = heartbeat_interval(self.settings.HEARTBEAT_SECONDS, self.ack_wait)
+        self._delivery_read_at = time.monotonic()
+        if not changed:
+            return
+        log.info(
+            "consumer delivery settings",
+            consumer=self.settings.NATS_CONSUMER_GROUP,
+            max_deliver=self.max_deliver,
+            ack_wait_seconds=self.ack_wait,
+            heartbeat_seconds=self.heartbeat_seconds,
+        )
+        if self.heartbeat_seconds < self.settings.HEARTBEAT_SECONDS:
+            log.warning(
+                "HEARTBEAT_SECONDS is not well inside the consumer's ack_wait; "
+                "sending in-progress heartbeats more often",
+                heartbeat_seconds_configured=self.settings.HEARTBEAT_SECONDS,
+                ack_wait_seconds=self.ack_wait,
+                heartbeat_seconds=self.heartbeat_seconds,
+            )
 
     async def _on_cancel(self, msg: Msg) -> None:
         # Every worker hears the request; the one running the job stops it at its next
@@ -104,6 +149,9 @@ class JobConsumer:
                 self.slot_freed.clear()
                 await self.slot_freed.wait()
                 continue
+            if time.monotonic() - self._delivery_read_at > DELIVERY_REFRESH_SECONDS:
+                with contextlib.suppress(Exception):
+                    await self.read_delivery_settings()
             try:
                 messages = await self.subscription.fetch(batch=free, timeout=FETCH_WAIT_SECONDS)
             except (TimeoutError, FetchTimeoutError, NatsTimeoutError):
@@ -129,7 +177,7 @@ class JobConsumer:
     async def _heartbeat(self, msg: Msg) -> None:
         # Tells JetStream the job is alive so ackWait does not redeliver it mid-run.
         while True:
-            await asyncio.sleep(self.settings.HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             with contextlib.suppress(Exception):
                 await msg.in_progress()
 
@@ -139,53 +187,111 @@ class JobConsumer:
             REDELIVERIES.inc()
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
-            await self._process(msg, delivered)
+            handling = await handle(self.runner, msg.data, dict(msg.headers or {}))
+            await self._settle(msg, handling, delivered)
         except asyncio.CancelledError:
             # Shutdown: the checkpoint keeps the progress; another worker resumes it now.
             with contextlib.suppress(Exception):
                 await asyncio.shield(msg.nak())
             raise
-        except Exception as exc:
-            log.exception("job handling failed; redelivering", error=str(exc))
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=backoff(delivered))
+        except Exception:
+            # Only acknowledging itself can fail here (NATS gone): JetStream redelivers.
+            log.exception("could not acknowledge a message; JetStream will redeliver it")
         finally:
             heartbeat.cancel()
 
-    async def _process(self, msg: Msg, delivered: int) -> None:
-        headers = dict(msg.headers or {})
-        try:
-            envelope = parse_message(msg.data, headers)
-        except InvalidEventError as exc:
-            log.warning("poison message", error=str(exc), job_id=exc.job_id)
-            if exc.job_id:
-                result = await self.runner.fail(exc.job_id, str(exc), exc.type)
-                await self._publish(result, None)
-            await msg.term()
-            return
-        job = envelope.job
-        try:
-            result = await self.runner.run(job)
-        except TransientError as exc:
-            # A job running on another worker is alive: wait, never dead-letter it.
-            if delivered >= self.settings.NATS_MAX_DELIVER and exc.type != BUSY:
-                log.error("last delivery failed; dead-lettering", job_id=job.job_id, error=str(exc))
-                result = await self.runner.fail(
-                    job.job_id,
-                    f"gave up after {delivered} deliveries: {exc}",
-                    exc.type,
-                    counted_as="dead_lettered",
+    def _decide(self, handling: Handling, delivered: int) -> Decision:
+        return decide(
+            handling.handled,
+            delivered=delivered,
+            max_deliver=self.max_deliver,
+            job_id_known=handling.job_id is not None,
+            retry_after=handling.retry_after,
+        )
+
+    async def _settle(self, msg: Msg, handling: Handling, delivered: int) -> None:
+        """Publish what the decision asks for, then acknowledge."""
+        decision = self._decide(handling, delivered)
+        if decision.publish_result and handling.result is not None:
+            try:
+                await self._publish(handling.result, handling.traceparent)
+            except Exception as exc:
+                log.warning("result publish failed", job_id=handling.job_id, error=str(exc))
+                handling = Handling(
+                    Handled.TRANSIENT,
+                    handling.job_id,
+                    error=f"result publish failed: {exc}",
+                    error_type="PublishFailed",
+                    traceparent=handling.traceparent,
                 )
-                await self.publisher.dead_letter(job.job_id, msg.data, headers, str(exc))
-                await self._publish(result, envelope.traceparent)
-                await msg.ack()
-                return
-            delay = backoff(delivered, exc.retry_after)
-            log.warning("transient fault; retrying", job_id=job.job_id, error=str(exc), delay=delay)
-            await msg.nak(delay=delay)
+                decision = self._decide(handling, delivered)
+        wants_terminal_publish = decision.publish_failed or decision.dead_letter
+        if wants_terminal_publish and not await self._finish_terminally(
+            msg, handling, decision, delivered
+        ):
+            # NATS refuses publishes: leave the message to be redelivered rather than lose it.
+            await msg.nak(delay=self.heartbeat_seconds)
             return
-        await self._publish(result, envelope.traceparent)
-        await msg.ack()
+        if decision.action is Action.ACK:
+            await msg.ack()
+        elif decision.action is Action.TERM:
+            await msg.term()
+        else:
+            if handling.handled is not Handled.INTERRUPTED:
+                log.warning(
+                    "retrying later",
+                    job_id=handling.job_id,
+                    error=handling.error,
+                    error_type=handling.error_type,
+                    delivered=delivered,
+                    max_deliver=self.max_deliver,
+                    delay=decision.delay,
+                )
+            await msg.nak(delay=decision.delay)
+
+    async def _finish_terminally(
+        self, msg: Msg, handling: Handling, decision: Decision, delivered: int
+    ) -> bool:
+        """The failed event and the dead-letter copy; False when they could not be published."""
+        last = handling.handled is not Handled.INVALID
+        reason = (
+            f"gave up after {delivered} deliveries: {handling.error}" if last else handling.error
+        )
+        if last:
+            log.error("last delivery failed; dead-lettering", job_id=handling.job_id, error=reason)
+        else:
+            log.warning("poison message", job_id=handling.job_id, error=reason)
+        if decision.publish_failed and handling.job_id is not None:
+            result = await self._record_failure(
+                handling.job_id,
+                reason,
+                handling.error_type,
+                counted_as="dead_lettered" if last else "failed",
+            )
+            published = await _retrying(lambda: self._publish(result, handling.traceparent))
+            if not published:
+                return False
+        if decision.dead_letter:
+            key = handling.job_id or _sequence_key(msg)
+            DEAD_LETTERS.labels(type=handling.error_type or "Unknown").inc()
+            return await _retrying(
+                lambda: self.publisher.dead_letter(
+                    key, msg.data, dict(msg.headers or {}), reason, handling.error_type
+                )
+            )
+        return True
+
+    async def _record_failure(
+        self, job_id: str, message: str, kind: str, counted_as: str
+    ) -> JobResult:
+        """The ledger's failure for `job_id` (its first result if it had one), else a fresh one."""
+        try:
+            return await self.runner.fail(job_id, message, kind, counted_as=counted_as)
+        except Exception as exc:
+            # The database is down: the failed event and the dead letter still go out.
+            log.error("could not record the failure in the ledger", job_id=job_id, error=str(exc))
+            JOBS.labels(outcome=counted_as).inc()
+            return JobResult(job_id, "failed", failure(message, kind))
 
     async def _publish(self, result: JobResult, traceparent: str | None) -> None:
         await self.publisher.publish(result.job_id, result.outcome, result.data, traceparent)
@@ -210,3 +316,22 @@ class JobConsumer:
             if subscription is not None:
                 with contextlib.suppress(Exception):
                     await subscription.unsubscribe()
+
+
+def _sequence_key(msg: Msg) -> str:
+    """A dead-letter key for a message without a usable job id: its stream sequence."""
+    sequence = msg.metadata.sequence.stream if msg.metadata else int(time.time() * 1000)
+    return f"unknown-seq-{sequence}"
+
+
+async def _retrying(publish: Callable[[], Awaitable[Any]]) -> bool:
+    """Run `publish` until it succeeds, a bounded number of times; True when it did."""
+    for attempt in range(TERMINAL_PUBLISH_ATTEMPTS):
+        try:
+            await publish()
+        except Exception as exc:
+            log.warning("terminal publish failed", attempt=attempt + 1, error=str(exc))
+            await asyncio.sleep(min(2**attempt, 10))
+        else:
+            return True
+    return False

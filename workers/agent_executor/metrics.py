@@ -12,6 +12,11 @@ JOB_DURATION = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
 IN_FLIGHT = Gauge("agent_executor_jobs_in_flight", "Jobs running in this process.")
+DEAD_LETTERS = Counter(
+    "agent_executor_dead_letters_total",
+    "Messages copied to the dead-letter stream, by error type.",
+    ["type"],
+)
 REDELIVERIES = Counter("agent_executor_redeliveries_total", "Messages delivered more than once.")
 LLM_TOKENS = Counter("agent_executor_llm_tokens_total", "LLM tokens used.", ["model", "kind"])
 LLM_LATENCY = Histogram(

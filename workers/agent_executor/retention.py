@@ -2,7 +2,8 @@
 
 `python -m workers.agent_executor prune --older-than 7d` works in batches (one
 transaction each, so a large backlog never holds long locks) and never touches
-a running job: only rows with a `finished_at` before the cutoff are selected.
+a running job: only rows with a `finished_at` before the cutoff are selected, and
+cancel requests for jobs that never arrived (no attempt) untouched since the cutoff.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+# A finished job, or a cancel request for a job no worker ever started.
+_EXPIRED = psycopg.sql.SQL(
+    "(finished_at < now() - %(age)s"
+    " OR (finished_at IS NULL AND attempts = 0 AND updated_at < now() - %(age)s))"
+)
+_COUNT = psycopg.sql.SQL("SELECT count(*) FROM agent_jobs WHERE {}").format(_EXPIRED)
+_BATCH = psycopg.sql.SQL(
+    "SELECT job_id FROM agent_jobs WHERE {} ORDER BY coalesce(finished_at, updated_at)"
+    " LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
+).format(_EXPIRED)
+
+
 @dataclass
 class PruneReport:
     """What a prune deleted (or would delete, in a dry run)."""
@@ -42,9 +55,7 @@ def prune(
     report = PruneReport()
     with psycopg.connect(dsn, autocommit=True) as conn:
         if dry_run:
-            row = conn.execute(
-                "SELECT count(*) FROM agent_jobs WHERE finished_at < now() - %s", (older_than,)
-            ).fetchone()
+            row = conn.execute(_COUNT, {"age": older_than}).fetchone()
             report.jobs = int(row[0]) if row else 0
             return report
         while True:
@@ -52,14 +63,7 @@ def prune(
                 ids = [
                     r[0]
                     for r in conn.execute(
-                        """
-                        SELECT job_id FROM agent_jobs
-                         WHERE finished_at < now() - %s
-                         ORDER BY finished_at
-                         LIMIT %s
-                           FOR UPDATE SKIP LOCKED
-                        """,
-                        (older_than, batch_size),
+                        _BATCH, {"age": older_than, "limit": batch_size}
                     ).fetchall()
                 ]
                 if not ids:

@@ -7,6 +7,8 @@ unfinished checkpoint continues from it with `None` input; otherwise it starts.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,8 +19,10 @@ import psycopg
 import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.errors import GraphRecursionError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from contract import limits
 from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
     RunContext,
@@ -46,6 +50,24 @@ class JobCancelledError(AgentError):
     """The job was asked to stop (`agent.control.cancel.<job_id>` or DELETE /jobs/{job_id})."""
 
     type = "Cancelled"
+
+
+class StepLimitExceededError(AgentError):
+    """The job took more graph steps than JOB_MAX_STEPS (a model that keeps calling tools)."""
+
+    type = limits.STEP_LIMIT_EXCEEDED
+
+
+class TimeoutExceededError(AgentError):
+    """The job ran longer than JOB_TIMEOUT_SECONDS."""
+
+    type = limits.TIMEOUT_EXCEEDED
+
+
+class ResultTooLargeError(AgentError):
+    """The job's result is larger than JOB_MAX_RESULT_BYTES."""
+
+    type = limits.RESULT_TOO_LARGE
 
 
 class TransientError(Exception):
@@ -93,6 +115,12 @@ def recorded(record: JobRecord, republished: bool = False) -> JobResult:
     assert record.result is not None, f"job {record.job_id} has no recorded result"
     outcome: Outcome = "completed" if record.outcome == "completed" else "failed"
     return JobResult(record.job_id, outcome, record.result, republished)
+
+
+def _steps_taken(snapshot: Any) -> int:
+    """Supersteps a checkpointed run has taken so far (LangGraph's checkpoint metadata)."""
+    step = (getattr(snapshot, "metadata", None) or {}).get("step")
+    return step + 1 if isinstance(step, int) and step >= 0 else 0
 
 
 def _seconds(value: str | None) -> float | None:
@@ -187,7 +215,9 @@ class Runner:
         if record.cancel_requested_at is not None:
             self.cancelled.add(job.job_id)
         try:
-            data = await self._execute(job, events, first_attempt=record.attempts == 1)
+            data = await self._execute_within_limits(
+                job, events, first_attempt=record.attempts == 1
+            )
             outcome: Outcome = "completed"
         except AgentError as exc:
             data, outcome = failure(str(exc), exc.type), "failed"
@@ -218,6 +248,29 @@ class Runner:
         await events.end(result.data.get("error"))
         return result
 
+    async def _execute_within_limits(
+        self, job: JobExecutionEvent, events: RedisEvents, *, first_attempt: bool
+    ) -> dict[str, Any]:
+        """`_execute` bounded by the wall-clock timeout, its result by JOB_MAX_RESULT_BYTES."""
+        timeout = self.settings.JOB_TIMEOUT_SECONDS
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                data = await self._execute(job, events, first_attempt=first_attempt)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise  # a connection timeout inside the run: transient, classified later
+            raise TimeoutExceededError(
+                f"job {job.job_id} ran longer than its limit of {timeout:g} s"
+            ) from exc
+        size = len(json.dumps(data, separators=(",", ":")).encode())
+        if size > self.settings.JOB_MAX_RESULT_BYTES:
+            raise ResultTooLargeError(
+                f"result is {size} bytes, more than the limit of "
+                f"{self.settings.JOB_MAX_RESULT_BYTES} bytes (limits.maxResultBytes)"
+            )
+        return data
+
     async def _execute(
         self, job: JobExecutionEvent, events: RedisEvents, *, first_attempt: bool
     ) -> dict[str, Any]:
@@ -226,6 +279,7 @@ class Runner:
             self.pool, self.settings.TOKEN_BUDGET_PER_RUN, self.settings.DAILY_TOKEN_BUDGET
         )
         context = RunContext(definition, events, budget)
+        max_steps = self.settings.JOB_MAX_STEPS
         config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
         # No earlier attempt (the ledger counts them), so no checkpoint to look for.
         snapshot = None if first_attempt else await self.graph.aget_state(config)
@@ -239,14 +293,29 @@ class Runner:
             graph_input = None if unfinished else initial_state(job.input_payload)
             state = snapshot.values if snapshot is not None else {}
             self._check_cancelled(job.job_id)
+            # The step limit counts every attempt's steps: a resumed run gets what is left.
+            steps_taken = _steps_taken(snapshot) if unfinished else 0
+            run_config: RunnableConfig = {
+                **config,
+                "recursion_limit": max(1, max_steps - steps_taken),
+            }
             # Step by step, so a cancel request takes effect at the next step boundary.
             # Synchronous checkpoints: a step is durable before the next LLM call starts,
             # so a kill never loses a finished call.
-            async for values in self.graph.astream(
-                graph_input, config, context=context, stream_mode="values", durability="sync"
-            ):
-                state = values
-                self._check_cancelled(job.job_id)
+            try:
+                async for values in self.graph.astream(
+                    graph_input,
+                    run_config,
+                    context=context,
+                    stream_mode="values",
+                    durability="sync",
+                ):
+                    state = values
+                    self._check_cancelled(job.job_id)
+            except GraphRecursionError as exc:
+                raise StepLimitExceededError(
+                    f"job {job.job_id} did not finish within {max_steps} steps (limits.maxSteps)"
+                ) from exc
         return {"result": {**final_result(state), "status": "completed"}}
 
     def _check_cancelled(self, job_id: str) -> None:

@@ -33,9 +33,7 @@ class Settings(BaseSettings):
     NATS_ACK_WAIT_SECONDS: float = Field(default=nats.DEFAULT_ACK_WAIT_SECONDS, gt=0)
     HEARTBEAT_SECONDS: float = Field(default=15, gt=0)
 
-    JOB_MAX_STEPS: int = Field(
-        default=limits.DEFAULT_MAX_STEPS, ge=1, le=limits.MAX_STEPS_CEILING
-    )
+    JOB_MAX_STEPS: int = Field(default=limits.DEFAULT_MAX_STEPS, ge=1, le=limits.MAX_STEPS_CEILING)
     JOB_TIMEOUT_SECONDS: float = Field(
         default=limits.DEFAULT_TIMEOUT_SECONDS, gt=0, le=limits.TIMEOUT_CEILING_SECONDS
     )
