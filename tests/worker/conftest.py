@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from testbed.fake_openai import FakeOpenAI, fake_openai
 from testbed.servers import (
     NatsServer,
@@ -19,6 +18,7 @@ from testbed.servers import (
     redis_server,
 )
 from testbed.worker import Worker, delete_streams
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ROOT
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.servers import NatsServer, PostgresServer, eventually
 from testbed.worker import Worker, cloudevent, jetstream, job, publish
+from tests.conftest import ROOT
 from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tests.conftest import ROOT
 from testbed.servers import PostgresServer, postgres_server
+from tests.conftest import ROOT
 
 SCRIPT = ROOT / "scripts" / "ci" / "run-migrations.sh"
 MIGRATIONS = ROOT / "workers" / "agent_executor" / "migrations"

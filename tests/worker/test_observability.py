@@ -13,10 +13,10 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT
 from testbed.fake_openai import FakeOpenAI, text
 from testbed.servers import NatsServer
 from testbed.worker import Worker, cloudevent, job, publish
+from tests.conftest import ROOT
 from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,103 @@
+"""The ack rules as a table: how a message was handled and its delivery → what to send."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.agent_executor.acks import Action, Decision, Handled, backoff, decide, http_status
+
+ACK_FINISHED = Decision(Action.ACK, publish_result=True)
+FAIL_AND_DEAD_LETTER = Decision(Action.ACK, publish_failed=True, dead_letter=True)
+DEAD_LETTER_ONLY = Decision(Action.ACK, dead_letter=True)
+
+
+@pytest.mark.parametrize(
+    ("handled", "delivered", "max_deliver", "job_id_known", "retry_after", "expected"),
+    [
+        # a result is published, then acked, on any delivery
+        (Handled.FINISHED, 1, 5, True, None, ACK_FINISHED),
+        (Handled.FINISHED, 5, 5, True, None, ACK_FINISHED),
+        # poison is never retried: failed event when the id is known, always a dead letter
+        (
+            Handled.INVALID,
+            1,
+            5,
+            True,
+            None,
+            Decision(Action.TERM, publish_failed=True, dead_letter=True),
+        ),
+        (Handled.INVALID, 1, 5, False, None, Decision(Action.TERM, dead_letter=True)),
+        # transient faults back off, then end on the consumer's last delivery
+        (Handled.TRANSIENT, 1, 5, True, None, Decision(Action.NAK, delay=2)),
+        (Handled.TRANSIENT, 2, 5, True, None, Decision(Action.NAK, delay=10)),
+        (Handled.TRANSIENT, 1, 5, True, 45, Decision(Action.NAK, delay=45)),
+        (Handled.TRANSIENT, 3, 3, True, None, FAIL_AND_DEAD_LETTER),
+        (Handled.TRANSIENT, 4, 3, True, None, FAIL_AND_DEAD_LETTER),
+        # an unexpected exception is retried the same way, and ends the same way
+        (Handled.CRASHED, 1, 3, True, None, Decision(Action.NAK, delay=2)),
+        (Handled.CRASHED, 3, 3, True, None, FAIL_AND_DEAD_LETTER),
+        (Handled.CRASHED, 3, 3, False, None, DEAD_LETTER_ONLY),
+        # unlimited deliveries (max_deliver -1 or unset) never give up
+        (Handled.TRANSIENT, 50, -1, True, None, Decision(Action.NAK, delay=120)),
+        (Handled.CRASHED, 50, None, True, None, Decision(Action.NAK, delay=120)),
+        # a job running elsewhere is never failed by another copy
+        (Handled.BUSY, 5, 5, True, 5, Decision(Action.NAK, delay=120)),
+        (Handled.BUSY, 1, 5, True, 5, Decision(Action.NAK, delay=5)),
+        # shutdown: straight back to the queue for another worker
+        (Handled.INTERRUPTED, 5, 5, True, None, Decision(Action.NAK)),
+    ],
+)
+def test_decide(
+    handled: Handled,
+    delivered: int,
+    max_deliver: int | None,
+    job_id_known: bool,
+    retry_after: float | None,
+    expected: Decision,
+) -> None:
+    decision = decide(
+        handled,
+        delivered=delivered,
+        max_deliver=max_deliver,
+        job_id_known=job_id_known,
+        retry_after=retry_after,
+    )
+    assert decision == expected
+
+
+@pytest.mark.parametrize("handled", list(Handled))
+@pytest.mark.parametrize("job_id_known", [True, False])
+def test_nothing_is_left_in_the_queue_after_the_last_delivery(
+    handled: Handled, job_id_known: bool
+) -> None:
+    decision = decide(handled, delivered=3, max_deliver=3, job_id_known=job_id_known)
+    stays = handled in (Handled.BUSY, Handled.INTERRUPTED)
+    assert decision.terminal is not stays
+
+
+@pytest.mark.parametrize("handled", list(Handled))
+def test_a_failed_event_needs_a_job_id(handled: Handled) -> None:
+    decision = decide(handled, delivered=9, max_deliver=3, job_id_known=False)
+    assert not decision.publish_failed
+
+
+@pytest.mark.parametrize(
+    ("delivered", "delay"), [(0, 2), (1, 2), (2, 10), (3, 30), (4, 60), (5, 120), (99, 120)]
+)
+def test_backoff_grows_and_is_capped(delivered: int, delay: float) -> None:
+    assert backoff(delivered) == delay
+
+
+@pytest.mark.parametrize(
+    ("handled", "status"),
+    [
+        (Handled.FINISHED, 200),
+        (Handled.INVALID, 400),
+        (Handled.TRANSIENT, 503),
+        (Handled.BUSY, 503),
+        (Handled.CRASHED, 500),
+        (Handled.INTERRUPTED, 503),
+    ],
+)
+def test_http_status(handled: Handled, status: int) -> None:
+    assert http_status(handled) == status
