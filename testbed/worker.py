@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -104,7 +105,9 @@ class Worker:
     def start(self, timeout: float = 60, wait_for: str = "/ready") -> Worker:
         self.port = free_port()
         env = {**os.environ, **self.env, "PORT": str(self.port)}
-        self.log_path = Path(env.get("WORKER_LOG_DIR", "/tmp")) / f"worker-{self.port}.log"
+        self.log_path = (
+            Path(env.get("WORKER_LOG_DIR", tempfile.gettempdir())) / f"worker-{self.port}.log"
+        )
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workers.agent_executor"],
