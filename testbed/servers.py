@@ -17,6 +17,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+from redis import Redis
 
 
 class ServerError(RuntimeError):
@@ -116,12 +121,28 @@ def local_nats_server() -> Iterator[NatsServer]:
             server.stop()
 
 
+@dataclass
+class RedisServer:
+    """A `redis-server` process; `url` carries the password percent-encoded."""
+
+    url: str
+    port: int
+    password: str | None = None
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Redis: REDIS_URL, or a fresh non-persistent server."""
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
+    with local_redis_server() as server:
+        yield server.url
+
+
+@contextmanager
+def local_redis_server(password: str | None = None) -> Iterator[RedisServer]:
+    """A fresh non-persistent Redis, never REDIS_URL; with `password`, clients must AUTH."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -140,7 +161,14 @@ def redis_server() -> Iterator[str]:
     )
     try:
         wait_for_port(port, "redis-server", proc)
-        yield f"redis://127.0.0.1:{port}/0"
+        auth = ""
+        if password is not None:
+            # CONFIG SET takes the password as one protocol string: no config-file quoting
+            # rules apply, so any character a test needs survives.
+            with Redis(host="127.0.0.1", port=port) as client:
+                client.config_set("requirepass", password)
+            auth = f":{quote(password, safe='')}@"
+        yield RedisServer(url=f"redis://{auth}127.0.0.1:{port}/0", port=port, password=password)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -179,6 +207,30 @@ class PostgresServer:
     def stop(self) -> None:
         self._pg_ctl("-m", "fast", "stop")
 
+    def add_database(self, name: str, password: str) -> None:
+        """A login role `name` with `password` owning a database `name` (the worker's tables
+        go in its public schema, which only the owner may create in)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(name)
+                )
+            )
+
+
+# Roles other than the superuser must give their password over TCP; the superuser (the
+# fixtures' `url`) and the local socket stay trusted.
+_PASSWORDS_REQUIRED_HBA = """\
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
+
 
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
@@ -186,6 +238,14 @@ def postgres_server() -> Iterator[PostgresServer]:
     if os.environ.get("DATABASE_URL"):
         yield PostgresServer(url=os.environ["DATABASE_URL"])
         return
+    with local_postgres_server() as server:
+        yield server
+
+
+@contextmanager
+def local_postgres_server(require_passwords: bool = False) -> Iterator[PostgresServer]:
+    """A fresh cluster, never DATABASE_URL; `require_passwords`: roles other than the
+    superuser authenticate with their password (scram-sha-256) over TCP."""
     parent = Path(tempfile.mkdtemp(prefix="pg-"))
     data = parent / "data"
     try:
@@ -211,6 +271,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         )
         if result.returncode != 0:
             raise ServerError(f"initdb failed: {result.stderr.strip()}")
+        if require_passwords:
+            hba = data / "pg_hba.conf"
+            hba.write_text(_PASSWORDS_REQUIRED_HBA)
+            if os.geteuid() == 0:
+                shutil.chown(hba, "postgres", "postgres")
         port = free_port()
         server = PostgresServer(
             url=f"postgresql://postgres@127.0.0.1:{port}/postgres", port=port, data=data

@@ -164,10 +164,16 @@ async def delete_streams(url: str) -> None:
         await nc.close()
 
 
-async def publish(url: str, body: dict[str, Any], subject: str = "agent.execute.tests") -> None:
+async def publish(
+    url: str,
+    body: dict[str, Any],
+    subject: str = "agent.execute.tests",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Publish `body` as JSON; `headers` (e.g. a binary CloudEvent's ce-*) go with it."""
     nc, js = await jetstream(url)
     try:
-        await js.publish(subject, json.dumps(body).encode())
+        await js.publish(subject, json.dumps(body).encode(), headers=headers)
     finally:
         await nc.close()
 

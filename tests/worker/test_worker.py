@@ -163,6 +163,27 @@ def test_malformed_input_with_a_job_id_fails_once_and_is_not_redelivered(
     assert fake.request_count == 0
 
 
+def test_a_binary_cloudevent_with_a_bad_header_fails_the_job_its_body_names(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    start_worker()
+    body = job()
+    headers = {  # no ce-id
+        "ce-specversion": "1.0",
+        "ce-source": "tests",
+        "ce-type": "dev.my-platform.agent.execute",
+        "content-type": "application/json",
+    }
+    asyncio.run(publish(nats.url, body, headers=headers))
+    event = wait_result(nats, body["job_id"])
+    assert event["nats_subject"] == "agent.status.failed"
+    assert event["data"]["error"] == {
+        "message": "binary CloudEvent: ce-id header is missing",
+        "type": "InvalidInput",
+    }
+    assert fake.request_count == 0
+
+
 def test_an_llm_429_is_retried_after_a_delayed_redelivery(
     start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
 ) -> None:

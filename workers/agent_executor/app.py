@@ -34,6 +34,7 @@ from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import Runner
 from workers.agent_executor.settings import Settings
+from workers.agent_executor.stores import redis_client
 from workers.agent_executor.streaming import EventPublisher
 
 log = structlog.get_logger()
@@ -109,7 +110,7 @@ async def connect(settings: Settings) -> Services:
     pool = connection_pool(settings.postgres_dsn, settings.POSTGRES_POOL_MAX)
     await pool.open(wait=True, timeout=30)
     saver = await setup_checkpointer(pool)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    redis = redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
     password = settings.NATS_PASSWORD.get_secret_value() if settings.NATS_PASSWORD else None
     nc = await nats.connect(
         servers=settings.NATS_URL.split(","),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from cloudevents.v1.exceptions import GenericException
-from cloudevents.v1.http import from_http
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN, is_valid_job_id
 
 EXECUTE_TYPE = "dev.my-platform.agent.execute"
+# Every CloudEvent must have these (CloudEvents 1.0, "Required Attributes").
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
+# Deeper input is refused before anything walks it: the standard library and the
+# checkpoint serializers recurse once per level, and no agent definition or input needs
+# more than a few dozen.
+MAX_JSON_DEPTH = 100
+_TOO_DEEP = f"JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)"
 
 
 class InvalidEventError(ValueError):
@@ -58,51 +63,116 @@ def _describe(exc: ValidationError) -> str:
     )
 
 
-def _job(data: Any, job_id: str | None) -> JobExecutionEvent:
-    if isinstance(data, (bytes, str)):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise InvalidEventError(f"data: not JSON ({exc})", job_id) from exc
+def _too_deep(document: Any) -> bool:
+    """True when `document` nests lists/objects more than MAX_JSON_DEPTH levels deep.
+
+    Level by level, without recursion, so it cannot itself run out of stack on the input
+    it is there to refuse, and it stops one level past the limit.
+    """
+    level = [document] if isinstance(document, dict | list) else []
+    depth = 1
+    while level:
+        if depth > MAX_JSON_DEPTH:
+            return True
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            deeper += [child for child in children if isinstance(child, dict | list)]
+        level, depth = deeper, depth + 1
+    return False
+
+
+def _load(text: str | bytes, where: str) -> Any:
+    """Parse JSON; unreadable or too deeply nested JSON is an InvalidEventError."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        # json's C parser recurses once per level and gives up near the interpreter's
+        # recursion limit: poison, not a crash of the consumer.
+        raise InvalidEventError(f"{where}: {_TOO_DEEP}") from exc
+    except ValueError as exc:
+        raise InvalidEventError(f"{where}: not JSON ({exc})") from exc
+
+
+def _job(data: Any, job_hint: str | None, where: str) -> JobExecutionEvent:
+    """Validate the job; `where` names it in errors (the body, or a CloudEvent's data)."""
+    # Checked before validation: nothing downstream (pydantic, the ledger's and the
+    # checkpointer's serializers) walks a job deeper than the limit.
+    if _too_deep(data):
+        raise InvalidEventError(f"{where}: {_TOO_DEEP}", job_hint)
     try:
         return JobExecutionEvent.model_validate(data)
     except ValidationError as exc:
-        raise InvalidEventError(_describe(exc), job_id or _job_id_hint(data)) from exc
+        raise InvalidEventError(_describe(exc), job_hint) from exc
 
 
 def parse_message(body: bytes, headers: dict[str, str] | None = None) -> Envelope:
-    """Parse a NATS message or HTTP request: binary (ce-* headers), structured, or bare."""
+    """Parse a NATS message or HTTP request: binary (ce-* headers), structured, or bare.
+
+    Every refusal is an InvalidEventError naming what is wrong; it carries the job id
+    whenever the job names a valid one, so the caller can publish a failed event for it.
+    """
     headers = {k.lower(): v for k, v in (headers or {}).items()}
+    document = _load(body, "body")
     if "ce-specversion" in headers:
-        try:
-            event = from_http(headers, body)
-        except GenericException as exc:
-            raise InvalidEventError(f"binary CloudEvent: {exc}") from exc
-        return _from_cloudevent(event.get_attributes(), event.get_data(), "binary", headers)
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise InvalidEventError(f"body: not JSON ({exc})") from exc
+        attributes = {k.removeprefix("ce-"): v for k, v in headers.items() if k.startswith("ce-")}
+        return _from_cloudevent(attributes, document, "binary", headers)
     if isinstance(document, dict) and "specversion" in document:
         data = document.get("data")
         if data is None and "data_base64" in document:
             raise InvalidEventError("data_base64 is not supported; send JSON data", None)
+        if isinstance(data, str):
+            data = _load(data, "data")
         return _from_cloudevent(document, data, "structured", headers)
-    return Envelope(job=_job(document, None), mode="bare", traceparent=headers.get("traceparent"))
+    return Envelope(
+        job=_job(document, _job_id_hint(document), "body"),
+        mode="bare",
+        traceparent=headers.get("traceparent"),
+    )
 
 
 def _from_cloudevent(
-    attributes: Any, data: Any, mode: Literal["structured", "binary"], headers: dict[str, str]
+    attributes: dict[str, Any],
+    data: Any,
+    mode: Literal["structured", "binary"],
+    headers: dict[str, str],
 ) -> Envelope:
-    job_hint = _job_id_hint(data if isinstance(data, dict) else None)
-    if str(attributes.get("specversion")) != "1.0":
-        raise InvalidEventError("specversion: must be 1.0", job_hint)
-    if attributes.get("type") not in (EXECUTE_TYPE, None):
-        raise InvalidEventError(f"type: {attributes.get('type')!r} is not {EXECUTE_TYPE}", job_hint)
-    traceparent = attributes.get("traceparent") or headers.get("traceparent")
+    # The job id comes from the data, so it is known even when the attributes are wrong.
+    job_hint = _job_id_hint(data)
+    problem = _attribute_problem(attributes, mode)
+    if problem is not None:
+        raise InvalidEventError(f"{mode} CloudEvent: {problem}", job_hint)
+    traceparent = attributes.get("traceparent")
     return Envelope(
-        job=_job(data, job_hint),
-        event_id=attributes.get("id"),
-        traceparent=traceparent,
+        job=_job(data, job_hint, "body" if mode == "binary" else "data"),
+        event_id=attributes["id"],
+        traceparent=traceparent if isinstance(traceparent, str) else headers.get("traceparent"),
         mode=mode,
     )
+
+
+def _attribute_problem(
+    attributes: dict[str, Any], mode: Literal["structured", "binary"]
+) -> str | None:
+    """What is wrong with the CloudEvent's required attributes, naming the attribute as the
+    producer wrote it (a `ce-` header in binary mode), or None."""
+
+    def label(name: str) -> str:
+        return f"ce-{name} header" if mode == "binary" else f"{name} attribute"
+
+    for name in REQUIRED_ATTRIBUTES:
+        value = attributes.get(name)
+        if value is None:
+            return f"{label(name)} is missing"
+        if not isinstance(value, str) or not value:
+            return f"{label(name)} must be a non-empty string"
+    if attributes["specversion"] != "1.0":
+        return f"{label('specversion')} is {_shown(attributes['specversion'])}, not 1.0"
+    if attributes["type"] != EXECUTE_TYPE:
+        return f"{label('type')} is {_shown(attributes['type'])}, not {EXECUTE_TYPE}"
+    return None
+
+
+def _shown(value: str) -> str:
+    """A producer's value in an error message, cut short: it is echoed to logs and events."""
+    return repr(value if len(value) <= 80 else value[:80] + "...")

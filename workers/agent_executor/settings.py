@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
+from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,27 +82,40 @@ class Settings(BaseSettings):
 
     @cached_property
     def postgres_dsn(self) -> str:
-        """A libpq connection string; contains the password, so it is never logged."""
+        """A libpq connection string; contains the password, so it is never logged.
+
+        Built by psycopg from keyword arguments, which quotes every value: a password may
+        hold any character (quotes, backslashes, spaces, `/?#@:%`).
+        """
         if self.DATABASE_URL is not None:
             return self.DATABASE_URL.get_secret_value()
-        password = self.POSTGRES_PASSWORD.get_secret_value() if self.POSTGRES_PASSWORD else ""
-        parts = {
-            "host": self.POSTGRES_HOST,
-            "port": str(self.POSTGRES_PORT),
-            "dbname": self.POSTGRES_DB,
-            "user": self.POSTGRES_USER,
-            "password": password,
+        return make_conninfo(
+            host=self.POSTGRES_HOST,
+            port=self.POSTGRES_PORT,
+            dbname=self.POSTGRES_DB,
+            user=self.POSTGRES_USER,
+            # None (not "") leaves the password out, so libpq may still use a .pgpass file.
+            password=_secret(self.POSTGRES_PASSWORD),
+        )
+
+    @property
+    def dragonfly_options(self) -> dict[str, Any]:
+        """Keyword arguments of a Redis client for DRAGONFLY_*; contain the password.
+
+        Keywords rather than a URL: a password is never parsed as part of a URL, so one with
+        `/`, `?`, `#` or `@` reaches the server as it is. REDIS_URL, when set, wins (see
+        `stores.redis_client`).
+        """
+        return {
+            "host": self.DRAGONFLY_HOST,
+            "port": self.DRAGONFLY_PORT,
+            "password": _secret(self.DRAGONFLY_PASSWORD),
+            "db": 0,
         }
-        return " ".join(f"{k}='{_libpq_quote(v)}'" for k, v in parts.items() if v)
-
-    @cached_property
-    def redis_url(self) -> str:
-        """The Redis/Dragonfly URL; contains the password, so it is never logged."""
-        if self.REDIS_URL is not None:
-            return self.REDIS_URL.get_secret_value()
-        auth = f":{self.DRAGONFLY_PASSWORD.get_secret_value()}@" if self.DRAGONFLY_PASSWORD else ""
-        return f"redis://{auth}{self.DRAGONFLY_HOST}:{self.DRAGONFLY_PORT}/0"
 
 
-def _libpq_quote(value: str | None) -> str:
-    return (value or "").replace("\\", "\\\\").replace("'", "\\'")
+def _secret(value: SecretStr | None) -> str | None:
+    """The secret's value; None when unset or empty."""
+    if value is None:
+        return None
+    return value.get_secret_value() or None
