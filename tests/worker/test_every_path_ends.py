@@ -14,10 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import nats
 import psycopg
 import pytest
-from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+from nats.js.api import ConsumerConfig, RawStreamMsg, RetentionPolicy, StreamConfig
 
 from contract.nats import DEAD_LETTER_REASON_HEADER, DEAD_LETTER_TYPE_HEADER, PLATFORM_STREAMS
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
@@ -47,7 +46,7 @@ async def _create_streams(url: str, *, max_deliver: int, ack_wait: float) -> Non
         await nc.close()
 
 
-async def _dead_letters(url: str) -> list[nats.aio.msg.Msg]:
+async def _dead_letters(url: str) -> list[RawStreamMsg]:
     nc, js = await jetstream(url)
     try:
         info = await js.stream_info("AGENT_DLQ")

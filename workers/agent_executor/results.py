@@ -67,18 +67,22 @@ def _clip(text: str, max_bytes: int) -> str:
     return text.encode()[: max(max_bytes, 0)].decode(errors="ignore")
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _trimmed(data: dict[str, Any], full_bytes: int, keep: int) -> dict[str, Any]:
     """`data` with at most `keep` bytes of output or error message, and no file contents."""
     note = {"full_bytes": full_bytes, "whole_result": "GET /jobs/{job_id}"}
     if "result" in data and isinstance(data["result"], dict):
         result = dict(data["result"])
-        files = result.get("files") if isinstance(result.get("files"), dict) else {}
+        files = _mapping(result.get("files"))
         output = result.get("output")
         result["output"] = _clip(output, keep) if isinstance(output, str) else None
         result["files"] = {}
         result["truncated"] = {**note, "omitted_files": sorted(files)[:1000]}
         return {**data, "result": result}
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    error = _mapping(data.get("error"))
     message = str(error.get("message", ""))
     return {**data, "error": {**error, "message": _clip(message, keep), "truncated": note}}
 
