@@ -16,8 +16,8 @@ from kubernetes.utils.quantity import parse_quantity
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from functions.agent_executor.builders.capacity import container_resources
 from contract.nats import PLATFORM_STREAMS, subjects_overlap
+from functions.agent_executor.builders.capacity import container_resources
 from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.

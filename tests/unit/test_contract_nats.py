@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.agent_executor.admission import admit
 from contract.nats import subjects_overlap
+from functions.agent_executor.admission import admit
 
 
 @pytest.mark.parametrize(

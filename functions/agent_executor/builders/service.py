@@ -6,8 +6,8 @@ from typing import Any
 
 from kubernetes.client import models as k8s
 
-from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from contract.runtime import HTTP_PORT, HTTP_PORT_NAME
+from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
