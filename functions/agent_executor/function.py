@@ -11,7 +11,8 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
 from functions.agent_executor import names
-from functions.agent_executor.cache import ComposeCache, compose_xr
+from functions.agent_executor.cache import ComposeCache
+from functions.agent_executor.compose import compose_xr
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
     Readiness,

@@ -7,9 +7,8 @@ from typing import Any
 from kubernetes.client import models as k8s
 
 from contract import env, runtime
-
 from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES
-from functions.agent_executor.builders.deployment import (
+from functions.agent_executor.builders.pod import (
     database_env,
     restricted_pod_spec,
     restricted_security_context,
@@ -41,7 +40,8 @@ def build_retention_cron_job(workload: Workload, spec: AgentExecutorSpec) -> dic
         command=list(runtime.PRUNE_COMMAND),
         args=["--older-than", spec.retention.older_than],
         # The worker's settings want a stream store configured even though prune never uses it.
-        env=database_env(spec) + secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
+        env=database_env(spec)
+        + secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
         resources=k8s.V1ResourceRequirements(requests=dict(requests), limits=dict(limits)),
         security_context=restricted_security_context(),
         volume_mounts=tmp_mount(),
