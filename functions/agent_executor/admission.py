@@ -21,7 +21,8 @@ from functions.agent_executor.builders.capacity import container_resources
 from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
-XR_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Matched with `fullmatch`: `$` would also match before a trailing newline.
+XR_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 XR_NAME_MAX = 63
 MAX_PORT = 65535
 _UNION_TAGS = {"int", "str", "constrained-int", "constrained-str", "bool", "list", "dict", "float"}
@@ -121,7 +122,7 @@ def metadata_errors(name: str, namespace: str) -> list[str]:
     errors = []
     if not name:
         errors.append("metadata.name: is required")
-    elif len(name) > XR_NAME_MAX or not XR_NAME.match(name):
+    elif len(name) > XR_NAME_MAX or not XR_NAME.fullmatch(name):
         errors.append(
             "metadata.name: must be a DNS-1035 label of at most 63 characters "
             f"(lower-case letters, digits, '-', starting with a letter), got {name!r}; "

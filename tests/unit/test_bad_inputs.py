@@ -172,6 +172,9 @@ BAD_INPUTS = [
     ),
     BadInput("xr-name-underscore", "metadata.name", "DNS-1035 label", _spec(), name="Bad_Name"),
     BadInput("xr-name-too-long", "metadata.name", "at most 63 characters", _spec(), name="a" * 64),
+    BadInput(
+        "xr-name-trailing-newline", "metadata.name", "DNS-1035 label", _spec(), name="worker\n"
+    ),
     BadInput("xr-namespace-missing", "metadata.namespace", "is required", _spec(), namespace=""),
 ]
 
