@@ -24,6 +24,9 @@ from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 # Matched with `fullmatch`: `$` would also match before a trailing newline.
 XR_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 XR_NAME_MAX = 63
+# Namespace names are DNS-1123 labels: unlike a name, they may start with a digit.
+XR_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+XR_NAMESPACE_MAX = 63
 MAX_PORT = 65535
 _UNION_TAGS = {"int", "str", "constrained-int", "constrained-str", "bool", "list", "dict", "float"}
 _ECHO_LIMIT = 80
@@ -130,6 +133,13 @@ def metadata_errors(name: str, namespace: str) -> list[str]:
         )
     if not namespace:
         errors.append("metadata.namespace: is required; AgentExecutor is a namespaced resource")
+    elif len(namespace) > XR_NAMESPACE_MAX or not XR_NAMESPACE.fullmatch(namespace):
+        errors.append(
+            "metadata.namespace: must be a DNS-1123 label of at most 63 characters, "
+            "lower-case letters, digits and '-', starting and ending with a letter or digit"
+            + _echo("metadata.namespace", namespace)
+            + "; every composed resource is created in it"
+        )
     return errors
 
 
