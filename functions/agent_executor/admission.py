@@ -21,8 +21,12 @@ from functions.agent_executor.builders.capacity import container_resources
 from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
-XR_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Matched with `fullmatch`: `$` would also match before a trailing newline.
+XR_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 XR_NAME_MAX = 63
+# Namespace names are DNS-1123 labels: unlike a name, they may start with a digit.
+XR_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+XR_NAMESPACE_MAX = 63
 MAX_PORT = 65535
 _UNION_TAGS = {"int", "str", "constrained-int", "constrained-str", "bool", "list", "dict", "float"}
 _ECHO_LIMIT = 80
@@ -121,7 +125,7 @@ def metadata_errors(name: str, namespace: str) -> list[str]:
     errors = []
     if not name:
         errors.append("metadata.name: is required")
-    elif len(name) > XR_NAME_MAX or not XR_NAME.match(name):
+    elif len(name) > XR_NAME_MAX or not XR_NAME.fullmatch(name):
         errors.append(
             "metadata.name: must be a DNS-1035 label of at most 63 characters "
             f"(lower-case letters, digits, '-', starting with a letter), got {name!r}; "
@@ -129,6 +133,13 @@ def metadata_errors(name: str, namespace: str) -> list[str]:
         )
     if not namespace:
         errors.append("metadata.namespace: is required; AgentExecutor is a namespaced resource")
+    elif len(namespace) > XR_NAMESPACE_MAX or not XR_NAMESPACE.fullmatch(namespace):
+        errors.append(
+            "metadata.namespace: must be a DNS-1123 label of at most 63 characters, "
+            "lower-case letters, digits and '-', starting and ending with a letter or digit"
+            + _echo("metadata.namespace", namespace)
+            + "; every composed resource is created in it"
+        )
     return errors
 
 

@@ -9,49 +9,11 @@ fresh from each request's observed state.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
-from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.resource import struct_to_dict
 from google.protobuf import struct_pb2
 
-from functions.agent_executor.admission import admit
-from functions.agent_executor.compose import desired_resources
-from functions.agent_executor.names import Workload
-from functions.agent_executor.spec import AgentExecutorSpec
-
-
-@dataclass(frozen=True)
-class Composed:
-    """The verdict on one XR and, when admitted, its desired resources as Structs."""
-
-    workload: Workload
-    spec: AgentExecutorSpec | None
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    resources: tuple[str, ...] = ()
-    # The desired resources as a serialized `State`: merging bytes into a
-    # response is one C-level parse, cheaper than copying each Struct.
-    desired_bytes: bytes = b""
-
-
-def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
-    """Admit an XR and build its desired resources (pure; no cache)."""
-    workload = Workload(name=name, namespace=namespace)
-    verdict = admit(name, namespace, raw_spec)
-    if verdict.spec is None:
-        return Composed(workload, None, tuple(verdict.errors), tuple(verdict.warnings))
-    desired = fnv1.State()
-    for key, manifest in desired_resources(workload, verdict.spec).items():
-        desired.resources[key].resource.update(manifest)
-    return Composed(
-        workload,
-        verdict.spec,
-        (),
-        tuple(verdict.warnings),
-        tuple(desired.resources),
-        desired.SerializeToString(),
-    )
+from functions.agent_executor.compose import Composed, compose_xr
 
 
 class ComposeCache:

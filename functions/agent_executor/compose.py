@@ -1,11 +1,15 @@
-"""Choose and build every composed resource of one AgentExecutor (pure)."""
+"""Admit an AgentExecutor, then choose and build every composed resource (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
 from functions.agent_executor import names
+from functions.agent_executor.admission import admit
 from functions.agent_executor.builders.deployment import build_deployment
 from functions.agent_executor.builders.nats_jetstream import build_consumer, build_stream
 from functions.agent_executor.builders.network_policy import build_network_policy
@@ -50,3 +54,36 @@ def selected_builders(spec: AgentExecutorSpec) -> dict[str, Builder]:
 def desired_resources(workload: Workload, spec: AgentExecutorSpec) -> dict[str, dict[str, Any]]:
     """Every composed resource's manifest, keyed by composition resource name."""
     return {name: build(workload, spec) for name, build in selected_builders(spec).items()}
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The verdict on one XR and, when admitted, its desired resources as Structs."""
+
+    workload: Workload
+    spec: AgentExecutorSpec | None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    # The desired resources as a serialized `State`: merging bytes into a
+    # response is one C-level parse, cheaper than copying each Struct.
+    desired_bytes: bytes = b""
+
+
+def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
+    """Admit an XR and build its desired resources (pure; no cache)."""
+    workload = Workload(name=name, namespace=namespace)
+    verdict = admit(name, namespace, raw_spec)
+    if verdict.spec is None:
+        return Composed(workload, None, tuple(verdict.errors), tuple(verdict.warnings))
+    desired = fnv1.State()
+    for key, manifest in desired_resources(workload, verdict.spec).items():
+        desired.resources[key].resource.update(manifest)
+    return Composed(
+        workload,
+        verdict.spec,
+        (),
+        tuple(verdict.warnings),
+        tuple(desired.resources),
+        desired.SerializeToString(),
+    )

@@ -8,10 +8,11 @@ import grpc
 from crossplane.function import logging, resource, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from functions.agent_executor import names
-from functions.agent_executor.cache import ComposeCache, compose_xr
+from functions.agent_executor.cache import ComposeCache
+from functions.agent_executor.compose import compose_xr
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
     Readiness,
@@ -25,24 +26,39 @@ def _field(struct: struct_pb2.Struct, key: str) -> Any:
     return struct[key] if key in struct else None  # noqa: SIM401 - Struct has no .get()
 
 
+def _plain(value: object) -> object:
+    """A Struct field's value as plain JSON: Struct → dict, ListValue → list, else as is."""
+    if isinstance(value, struct_pb2.Struct | struct_pb2.ListValue):
+        return json_format.MessageToDict(value)
+    return value
+
+
+def _only(value: object, key: str) -> object:
+    """`{key: value[key]}` of an object, else the value itself, so readiness sees its shape."""
+    if not isinstance(value, struct_pb2.Struct):
+        return _plain(value)
+    return {key: _plain(value[key])} if key in value else {}
+
+
 def observed_summary(req: fnv1.RunFunctionRequest, name: str) -> dict[str, Any] | None:
     """The parts of an observed resource readiness reads (generation, replicas, status).
 
     Converting only these keeps a reconcile cheap: a full Deployment with its
-    managed fields is large. `in` comes first because indexing a protobuf map
+    managed fields is large. A part of the wrong shape is kept as it is, for
+    readiness to name. `in` comes first because indexing a protobuf map
     inserts an empty entry.
     """
     if name not in req.observed.resources:
         return None
     observed = req.observed.resources[name].resource
-    metadata, spec, status = (_field(observed, k) for k in ("metadata", "spec", "status"))
-    summary: dict[str, Any] = {"metadata": {}, "spec": {}, "status": {}}
-    if isinstance(metadata, struct_pb2.Struct) and "generation" in metadata:
-        summary["metadata"]["generation"] = metadata["generation"]
-    if isinstance(spec, struct_pb2.Struct) and "replicas" in spec:
-        summary["spec"]["replicas"] = spec["replicas"]
-    if isinstance(status, struct_pb2.Struct):
-        summary["status"] = resource.struct_to_dict(status)
+    summary: dict[str, Any] = {}
+    for part, key in (("metadata", "generation"), ("spec", "replicas")):
+        value = _field(observed, part)
+        if value is not None:
+            summary[part] = _only(value, key)
+    status = _field(observed, "status")
+    if status is not None:
+        summary["status"] = _plain(status)
     return summary
 
 

@@ -24,6 +24,20 @@ NATS_CONSUMER = "nats-consumer"
 RETENTION = "retention"
 RETENTION_COMPONENT = "agent-executor-retention"
 
+# Every composition resource name: the keys an observed resource of this XR may have.
+RESOURCE_NAMES = (
+    SERVICE_ACCOUNT,
+    DEPLOYMENT,
+    SERVICE,
+    SCALED_OBJECT,
+    POD_DISRUPTION_BUDGET,
+    NETWORK_POLICY,
+    SERVICE_MONITOR,
+    NATS_STREAM,
+    NATS_CONSUMER,
+    RETENTION,
+)
+
 
 @dataclass(frozen=True)
 class Workload:

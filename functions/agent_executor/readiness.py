@@ -1,15 +1,16 @@
-"""Readiness of composed resources and the XR status, from observed state (pure)."""
+"""Readiness of composed resources and the XR status, from observed state (pure, total)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from functions.agent_executor import names
 from functions.agent_executor.names import Workload
+from functions.agent_executor.observed import ObservedReader
 from functions.agent_executor.spec import AgentExecutorSpec, AgentExecutorStatus
 
 CONDITION_TYPE = "ExecutorReady"
+UNREADABLE = "ObservedStateUnreadable"
 # Kinds whose operators publish a `Ready` condition worth waiting for.
 _READY_CONDITION = {names.SCALED_OBJECT, names.NATS_STREAM, names.NATS_CONSUMER}
 
@@ -23,30 +24,27 @@ class Readiness:
     message: str = ""
 
 
-def _condition(observed: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    for condition in observed.get("status", {}).get("conditions", []) or []:
-        if condition.get("type") == kind:
-            return dict(condition)
-    return None
+def _unreadable(problems: tuple[str, ...]) -> Readiness:
+    # A verdict on state that cannot be read would be a guess; "not ready" is the safe one.
+    return Readiness(False, UNREADABLE, "cannot read its observed state: " + "; ".join(problems))
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) else 0
-
-
-def deployment_readiness(observed: dict[str, Any]) -> Readiness:
+def deployment_readiness(observed: object) -> Readiness:
     """Ready: Available, latest spec observed, every wanted pod updated and ready."""
-    status = observed.get("status", {}) or {}
-    wanted = _int(observed.get("spec", {}).get("replicas", 1))
-    updated, ready = _int(status.get("updatedReplicas")), _int(status.get("readyReplicas"))
-    generation = _int(observed.get("metadata", {}).get("generation"))
-    if _int(status.get("observedGeneration")) < generation:
+    read = ObservedReader(observed)
+    wanted = read.count("spec.replicas", default=1)
+    updated, ready = read.count("status.updatedReplicas"), read.count("status.readyReplicas")
+    generation = read.count("metadata.generation")
+    seen_generation = read.count("status.observedGeneration")
+    available = read.condition("Available")
+    if read.problems:
+        return _unreadable(read.problems)
+    if seen_generation < generation:
         return Readiness(
             False, "RolloutPending", "the Deployment controller has not seen the latest spec"
         )
-    available = _condition(observed, "Available")
-    if available is None or available.get("status") != "True":
-        detail = (available or {}).get("message") or "no Available condition yet"
+    if available is None or available.status != "True":
+        detail = (available.message if available else "") or "no Available condition yet"
         return Readiness(
             False, "DeploymentUnavailable", f"{ready}/{wanted} replicas ready: {detail}"
         )
@@ -57,18 +55,25 @@ def deployment_readiness(observed: dict[str, Any]) -> Readiness:
     return Readiness(True, "Available", f"{ready}/{wanted} replicas ready")
 
 
-def condition_readiness(observed: dict[str, Any]) -> Readiness:
+def condition_readiness(observed: object) -> Readiness:
     """Ready when the operator reports `Ready=True`."""
-    ready = _condition(observed, "Ready")
+    read = ObservedReader(observed)
+    ready = read.condition("Ready")
+    if read.problems:
+        return _unreadable(read.problems)
     if ready is None:
         return Readiness(False, "Pending", "no Ready condition yet")
-    if ready.get("status") != "True":
-        return Readiness(False, ready.get("reason") or "NotReady", ready.get("message") or "")
+    if ready.status != "True":
+        return Readiness(False, ready.reason or "NotReady", ready.message)
     return Readiness(True, "Ready")
 
 
-def resource_readiness(name: str, observed: dict[str, Any] | None) -> Readiness:
-    """Readiness of the composed resource `name` given what Crossplane observed of it."""
+def resource_readiness(name: str, observed: object | None) -> Readiness:
+    """Readiness of the composed resource `name` given what Crossplane observed of it.
+
+    Total over any JSON-shaped `observed`: a field of the wrong shape makes the
+    resource not ready with reason `ObservedStateUnreadable`, naming the field.
+    """
     if observed is None:
         return Readiness(False, "Creating", "not observed yet")
     if name == names.DEPLOYMENT:
@@ -79,13 +84,13 @@ def resource_readiness(name: str, observed: dict[str, Any] | None) -> Readiness:
 
 
 def xr_status(
-    workload: Workload, spec: AgentExecutorSpec, observed_deployment: dict[str, Any] | None
+    workload: Workload, spec: AgentExecutorSpec, observed_deployment: object | None
 ) -> AgentExecutorStatus:
-    """The status fields the function owns on the XR."""
-    status = (observed_deployment or {}).get("status", {}) or {}
+    """The status fields the function owns on the XR; replica counts it cannot read are 0."""
+    read = ObservedReader(observed_deployment)
     return AgentExecutorStatus(
-        replicas=_int(status.get("replicas")),
-        ready_replicas=_int(status.get("readyReplicas")),
+        replicas=read.count("status.replicas"),
+        ready_replicas=read.count("status.readyReplicas"),
         image=spec.image,
         endpoint=workload.endpoint,
         stream=spec.nats.stream,

@@ -47,6 +47,7 @@ DNS_1123 = "lower-case DNS-1123 subdomain"
 OCI = "must be an OCI image reference"
 NATS_NAME = "no dots, spaces or wildcards"
 GE_1 = "greater than or equal to 1"
+DNS_1123_LABEL = "must be a DNS-1123 label"
 
 BAD_INPUTS = [
     BadInput("image-upper-case-repo", "spec.image", OCI, _spec(image="ghcr.io/BizMatters/agent:1")),
@@ -172,7 +173,26 @@ BAD_INPUTS = [
     ),
     BadInput("xr-name-underscore", "metadata.name", "DNS-1035 label", _spec(), name="Bad_Name"),
     BadInput("xr-name-too-long", "metadata.name", "at most 63 characters", _spec(), name="a" * 64),
+    BadInput(
+        "xr-name-trailing-newline", "metadata.name", "DNS-1035 label", _spec(), name="worker\n"
+    ),
     BadInput("xr-namespace-missing", "metadata.namespace", "is required", _spec(), namespace=""),
+    *(
+        BadInput(
+            f"xr-namespace-{suffix}", "metadata.namespace", reason, _spec(), namespace=namespace
+        )
+        for suffix, namespace, reason in [
+            ("upper-case", "Team-A", DNS_1123_LABEL),
+            ("underscore", "team_a", DNS_1123_LABEL),
+            ("dot", "team.a", DNS_1123_LABEL),
+            ("space", "team a", DNS_1123_LABEL),
+            ("leading-dash", "-team", DNS_1123_LABEL),
+            ("trailing-dash", "team-", DNS_1123_LABEL),
+            ("trailing-newline", "team-a\n", DNS_1123_LABEL),
+            ("non-ascii", "équipe", DNS_1123_LABEL),
+            ("too-long", "a" * 64, "at most 63 characters"),
+        ]
+    ),
 ]
 
 
@@ -249,6 +269,39 @@ def test_every_invalid_field_gets_its_own_line() -> None:
         "spec.concurrency",
         "spec.nats.stream",
     }
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [
+        pytest.param("team-a", id="letters-and-dash"),
+        pytest.param("1team", id="leading-digit"),
+        pytest.param("0", id="one-digit"),
+        pytest.param("a" * 63, id="63-characters"),
+    ],
+)
+def test_namespaces_that_are_dns_1123_labels_are_admitted(namespace: str) -> None:
+    # A label may start with a digit, unlike the name's DNS-1035 label.
+    verdict = admit("worker", namespace, _spec())
+
+    assert verdict.errors == []
+    assert verdict.spec is not None
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    [5, ["team-a"], {"name": "team-a"}, True],
+    ids=["number", "list", "object", "bool"],
+)
+def test_a_namespace_that_is_not_a_string_is_a_fatal_result_naming_it(namespace: Any) -> None:
+    xr = make_xr(_spec())
+    xr["metadata"]["namespace"] = namespace
+
+    rsp = _run(xr)
+
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert f"metadata.namespace: {DNS_1123_LABEL}" in rsp.results[0].message
+    assert len(rsp.desired.resources) == 0
 
 
 def test_bad_metadata_and_bad_spec_are_reported_together() -> None:

@@ -14,13 +14,12 @@ import asyncio
 import copy
 import itertools
 import re
-import string
 from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -29,43 +28,15 @@ from functions.agent_executor.function import AgentExecutorFunction
 from functions.agent_executor.spec import RESERVED_ENV, AgentExecutorSpec
 from functions.agent_executor.xrd import openapi_v3_schema
 
+from .strategies import ALPHABET, PROPERTY_SETTINGS, Json, json_values
 from .xr_helpers import fixture_names, load_xr, make_request, make_xr
 
-PROPERTY_SETTINGS = settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,  # the same examples on every machine: no flaky CI
-    database=None,  # write nothing outside tests/unit
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-# Printable ASCII plus two non-ASCII letters. Control and exotic Unicode characters are left
-# out on purpose: Python's `re` (jsonschema), Rust's regex (pydantic) and Go's RE2 (the API
-# server) disagree on which of them `\s` matches, and that is not what these properties test.
-ALPHABET = string.printable + "éΩ"
-Json = Any
 Path = tuple[str | int, ...]
 
 SPEC_SCHEMA: dict[str, Any] = openapi_v3_schema()["properties"]["spec"]
 FIXTURE_SPECS: dict[str, dict[str, Any]] = {stem: load_xr(stem)["spec"] for stem in fixture_names()}
 
 # --- generated values --------------------------------------------------------------------------
-
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.floats(allow_nan=False, allow_infinity=False, width=32)
-    | st.text(alphabet=ALPHABET, max_size=24)
-)
-json_values: st.SearchStrategy[Json] = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.text(alphabet=ALPHABET, max_size=12), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 
 # Strings near the edge of what the patterns accept, so mutations are often still valid.
 NEAR_VALID_STRINGS = [

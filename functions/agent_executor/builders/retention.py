@@ -8,7 +8,7 @@ from kubernetes.client import models as k8s
 
 from contract import env, runtime
 from functions.agent_executor.builders.capacity import MIGRATION_RESOURCES
-from functions.agent_executor.builders.deployment import (
+from functions.agent_executor.builders.pod import (
     database_env,
     restricted_pod_spec,
     restricted_security_context,
