@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import re
+from pathlib import Path
 
+import pytest
+
+from contract.runtime import MIGRATIONS_COMMAND, RUN_AS_USER, WORKER_COMMAND
 from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "functions" / "agent_executor" / "Dockerfile"
@@ -54,3 +60,47 @@ def test_worker_image_copies_every_shared_module_the_worker_imports() -> None:
         imported |= set(re.findall(r"^from (functions\.[\w.]+) import", source, re.MULTILINE))
     for module in imported:
         assert module.replace(".", "/") + ".py" in text, f"the image lacks {module}"
+
+
+def test_worker_image_user_and_command_are_the_contracts() -> None:
+    text = WORKER_DOCKERFILE.read_text()
+    assert f"USER {RUN_AS_USER}:{RUN_AS_USER}" in text
+    assert f"ENTRYPOINT {json.dumps(list(WORKER_COMMAND))}" in text
+    assert (
+        f"COPY scripts/ci/run-migrations.sh /app{MIGRATIONS_COMMAND[0].removeprefix('/app')}"
+        in text
+    )
+
+
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, WORKER_DOCKERFILE], ids=["function", "worker"])
+def test_both_images_carry_the_contract_whole(dockerfile: Path) -> None:
+    assert re.search(r"^COPY contract /app/contract$", dockerfile.read_text(), flags=re.MULTILINE)
+
+
+def test_the_worker_image_carries_nothing_of_the_function() -> None:
+    assert "functions/" not in WORKER_DOCKERFILE.read_text()
+
+
+def _imported_modules(package: Path) -> set[str]:
+    found: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "foreign"),
+    [
+        ("workers", {"functions", "tests", "testbed"}),
+        ("functions", {"workers", "tests", "testbed"}),
+        ("contract", {"functions", "workers", "tests", "testbed"}),
+        ("scripts", {"tests"}),
+        ("benchmarks", {"tests"}),
+    ],
+)
+def test_packages_import_only_what_they_may(package: str, foreign: set[str]) -> None:
+    assert not _imported_modules(ROOT / package) & foreign
