@@ -27,6 +27,9 @@ DEAD_LETTER_ONLY = Decision(Action.ACK, dead_letter=True)
             Decision(Action.TERM, publish_failed=True, dead_letter=True),
         ),
         (Handled.INVALID, 1, 5, False, None, Decision(Action.TERM, dead_letter=True)),
+        # a job id used for another job: copied aside, never a result
+        (Handled.CONFLICT, 1, 5, True, None, Decision(Action.TERM, dead_letter=True)),
+        (Handled.CONFLICT, 5, 5, True, None, Decision(Action.TERM, dead_letter=True)),
         # transient faults back off, then end on the consumer's last delivery
         (Handled.TRANSIENT, 1, 5, True, None, Decision(Action.NAK, delay=2)),
         (Handled.TRANSIENT, 2, 5, True, None, Decision(Action.NAK, delay=10)),
@@ -93,6 +96,7 @@ def test_backoff_grows_and_is_capped(delivered: int, delay: float) -> None:
     [
         (Handled.FINISHED, 200),
         (Handled.INVALID, 400),
+        (Handled.CONFLICT, 409),
         (Handled.TRANSIENT, 503),
         (Handled.BUSY, 503),
         (Handled.CRASHED, 500),

@@ -274,3 +274,35 @@ def test_a_body_that_is_not_a_job_is_dead_lettered_not_redelivered(
     letters = _wait_for_dead_letters(nats, 1)
     assert letters[0].headers[DEAD_LETTER_TYPE_HEADER] == "InvalidInput"
     eventually(lambda: asyncio.run(_work_queue_is_empty(nats.url)), 10, "an empty work queue")
+
+
+def test_a_second_job_with_the_same_id_is_dead_lettered_and_never_gets_a_result(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.script(text("the first job's answer"))
+    first = job("test-job-001")
+    asyncio.run(publish(nats.url, cloudevent(first)))
+    assert (
+        _wait_result(nats, "test-job-001")["data"]["result"]["output"] == "the first job's answer"
+    )
+
+    second = {
+        **job("test-job-001"),
+        "input_payload": {"messages": [{"role": "user", "content": "Another task."}]},
+    }
+    asyncio.run(publish(nats.url, cloudevent(second)))
+    letters = _wait_for_dead_letters(nats, 1)
+    assert letters[0].headers[DEAD_LETTER_TYPE_HEADER] == "JobIdConflict"
+    eventually(lambda: asyncio.run(_work_queue_is_empty(nats.url)), 10, "an empty work queue")
+    assert len(asyncio.run(results(nats.url, "test-job-001"))) == 1
+    assert fake.request_count == 1
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert 'agent_executor_governance_violations_total{kind="JobIdConflict"} 1.0' in metrics
+
+    again = httpx.post(f"{worker.url}/", json=cloudevent(second))
+    assert again.status_code == 409
+    assert again.json()["error"]["type"] == "JobIdConflict"
+    same = httpx.post(f"{worker.url}/", json=cloudevent(first))
+    assert same.status_code == 200
+    assert same.json()["data"]["result"]["output"] == "the first job's answer"

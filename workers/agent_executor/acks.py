@@ -4,7 +4,8 @@ DESIGN section 6: ack only after the result is published; poison input gets a
 failed event when a job id is known and a dead-letter copy, then `term`; faults
 are retried with `nak` and a growing delay; on the last delivery every fault,
 transient or not, ends in a failed event (when a job id is known) and a
-dead-letter copy, then `ack`, so nothing stays in the work queue for ever. The
+dead-letter copy, then `ack`, so nothing stays in the work queue for ever. A job
+id already used for another job gets a dead-letter copy and no result. The
 consumer and the HTTP path both ask this module; neither decides on its own.
 """
 
@@ -21,6 +22,7 @@ class Handled(StrEnum):
 
     FINISHED = "finished"  # a completed or failed result is ready to publish
     INVALID = "invalid"  # poison: it can never run, whatever the delivery
+    CONFLICT = "conflict"  # the job id belongs to another job: never a second result
     TRANSIENT = "transient"  # a fault worth retrying (LLM 429/5xx, database, network)
     BUSY = "busy"  # the job runs on another worker right now
     CRASHED = "crashed"  # an unexpected exception: retried, then dead-lettered
@@ -75,6 +77,8 @@ def decide(
         return Decision(Action.ACK, publish_result=True)
     if handled is Handled.INVALID:
         return Decision(Action.TERM, publish_failed=job_id_known, dead_letter=True)
+    if handled is Handled.CONFLICT:
+        return Decision(Action.TERM, dead_letter=True)
     if handled is Handled.INTERRUPTED:
         # Another worker resumes it from its checkpoint straight away.
         return Decision(Action.NAK)
@@ -90,6 +94,7 @@ def decide(
 HTTP_STATUS = {
     Handled.FINISHED: 200,
     Handled.INVALID: 400,
+    Handled.CONFLICT: 409,
     Handled.TRANSIENT: 503,
     Handled.BUSY: 503,
     Handled.CRASHED: 500,

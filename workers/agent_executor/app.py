@@ -28,11 +28,11 @@ from workers.agent_executor.acks import Handled, http_status
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.db_pool import connection_pool
 from workers.agent_executor.envelope import InvalidEventError
-from workers.agent_executor.handling import handle
+from workers.agent_executor.handling import conflict, handle
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher
-from workers.agent_executor.runner import Runner
+from workers.agent_executor.runner import JobIdConflictError, Runner
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.stores import redis_client
 from workers.agent_executor.streaming import EventPublisher
@@ -267,9 +267,16 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         status = http_status(handling.handled)
         error = {"error": {"message": handling.error, "type": handling.error_type}}
         if handling.handled is Handled.INVALID and handling.job_id is not None:
-            failed = await services.runner.fail(
-                handling.job_id, handling.error, handling.error_type
-            )
+            try:
+                failed = await services.runner.fail(
+                    handling.job_id, handling.error, handling.error_type, handling.digest
+                )
+            except JobIdConflictError as exc:
+                handling = conflict(handling.job_id, str(exc))
+                return JSONResponse(
+                    {"error": {"message": handling.error, "type": handling.error_type}},
+                    status_code=http_status(handling.handled),
+                )
             event = await services.publisher.publish(
                 failed.job_id, failed.outcome, failed.data, None
             )

@@ -27,10 +27,10 @@ from nats.js.errors import FetchTimeoutError
 from contract.jobs import is_valid_job_id
 from contract.nats import CANCEL_PREFIX
 from workers.agent_executor.acks import Action, Decision, Handled, decide
-from workers.agent_executor.handling import Handling, handle
+from workers.agent_executor.handling import Handling, conflict, handle
 from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
-from workers.agent_executor.runner import JobResult, Runner, failure
+from workers.agent_executor.runner import JobIdConflictError, JobResult, Runner, failure
 from workers.agent_executor.settings import Settings
 
 log = structlog.get_logger()
@@ -41,6 +41,7 @@ FETCH_WAIT_SECONDS = 1.0
 DELIVERY_REFRESH_SECONDS = 60.0
 # Publishing a terminal outcome (failed event, dead letter) is retried this many times.
 TERMINAL_PUBLISH_ATTEMPTS = 5
+_CONFLICT_REASON = "job id already used for another job; this message was not run"
 
 
 def cancel_target(msg: Msg) -> str | None:
@@ -223,6 +224,7 @@ class JobConsumer:
                     error=f"result publish failed: {exc}",
                     error_type="PublishFailed",
                     traceparent=handling.traceparent,
+                    digest=handling.digest,
                 )
                 decision = self._decide(handling, delivered)
         wants_terminal_publish = decision.publish_failed or decision.dead_letter
@@ -263,13 +265,15 @@ class JobConsumer:
             log.warning("poison message", job_id=handling.job_id, error=reason)
         if decision.publish_failed and handling.job_id is not None:
             result = await self._record_failure(
-                handling.job_id,
+                handling,
                 reason,
-                handling.error_type,
                 counted_as="dead_lettered" if last else "failed",
             )
-            published = await _retrying(lambda: self._publish(result, handling.traceparent))
-            if not published:
+            if result is None:
+                # The id is another job's: its result stands, this message is only copied.
+                handling = conflict(handling.job_id, _CONFLICT_REASON, handling.traceparent)
+                reason = handling.error
+            elif not await _retrying(lambda: self._publish(result, handling.traceparent)):
                 return False
         if decision.dead_letter:
             key = handling.job_id or _sequence_key(msg)
@@ -282,11 +286,18 @@ class JobConsumer:
         return True
 
     async def _record_failure(
-        self, job_id: str, message: str, kind: str, counted_as: str
-    ) -> JobResult:
-        """The ledger's failure for `job_id` (its first result if it had one), else a fresh one."""
+        self, handling: Handling, message: str, counted_as: str
+    ) -> JobResult | None:
+        """The ledger's failure for the job (its first result if it had one), else a fresh one;
+        None when the job id belongs to another job."""
+        assert handling.job_id is not None
+        job_id, kind = handling.job_id, handling.error_type
         try:
-            return await self.runner.fail(job_id, message, kind, counted_as=counted_as)
+            return await self.runner.fail(
+                job_id, message, kind, handling.digest, counted_as=counted_as
+            )
+        except JobIdConflictError:
+            return None
         except Exception as exc:
             # The database is down: the failed event and the dead letter still go out.
             log.error("could not record the failure in the ledger", job_id=job_id, error=str(exc))

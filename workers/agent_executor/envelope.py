@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 
@@ -38,6 +39,20 @@ class JobExecutionEvent(BaseModel):
     agent_definition: dict[str, Any]
     input_payload: dict[str, Any] = Field(default_factory=dict)
     trace_id: str | None = None
+
+    def digest(self) -> str:
+        """What this job is, as a digest: the same id with another digest is a conflict."""
+        canonical = json.dumps(
+            {"agent_definition": self.agent_definition, "input_payload": self.input_payload},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return "job:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def body_digest(body: bytes) -> str:
+    """The digest of a message that could not be read as a job: its bytes."""
+    return "body:" + hashlib.sha256(body).hexdigest()
 
 
 class Envelope(BaseModel):

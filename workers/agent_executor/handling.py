@@ -12,8 +12,15 @@ from dataclasses import dataclass
 import structlog
 
 from workers.agent_executor.acks import Handled
-from workers.agent_executor.envelope import InvalidEventError, parse_message
-from workers.agent_executor.runner import BUSY, JobResult, Runner, TransientError
+from workers.agent_executor.envelope import InvalidEventError, body_digest, parse_message
+from workers.agent_executor.metrics import GOVERNANCE_VIOLATIONS
+from workers.agent_executor.runner import (
+    BUSY,
+    JobIdConflictError,
+    JobResult,
+    Runner,
+    TransientError,
+)
 
 log = structlog.get_logger()
 
@@ -31,6 +38,8 @@ class Handling:
     error_type: str = ""
     retry_after: float | None = None
     traceparent: str | None = None
+    # What the job id stands for: the job's digest, or the raw body's for poison.
+    digest: str = ""
 
 
 async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handling:
@@ -38,7 +47,13 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
     try:
         envelope = parse_message(body, headers)
     except InvalidEventError as exc:
-        return Handling(Handled.INVALID, exc.job_id, error=str(exc), error_type=exc.type)
+        return Handling(
+            Handled.INVALID,
+            exc.job_id,
+            error=str(exc),
+            error_type=exc.type,
+            digest=body_digest(body),
+        )
     except Exception as exc:  # a parser fault: the same bytes would fault again
         log.exception("message could not be parsed")
         message = f"unreadable message: {type(exc).__name__}: {exc}"
@@ -46,6 +61,8 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
     job = envelope.job
     try:
         result = await runner.run(job)
+    except JobIdConflictError as exc:
+        return conflict(job.job_id, str(exc), envelope.traceparent)
     except TransientError as exc:
         return Handling(
             Handled.BUSY if exc.type == BUSY else Handled.TRANSIENT,
@@ -54,6 +71,7 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
             error_type=exc.type,
             retry_after=exc.retry_after,
             traceparent=envelope.traceparent,
+            digest=job.digest(),
         )
     except Exception as exc:
         log.exception("job handling failed", job_id=job.job_id)
@@ -63,5 +81,25 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
             error=f"{type(exc).__name__}: {exc}",
             error_type=INTERNAL_ERROR,
             traceparent=envelope.traceparent,
+            digest=job.digest(),
         )
-    return Handling(Handled.FINISHED, job.job_id, result=result, traceparent=envelope.traceparent)
+    return Handling(
+        Handled.FINISHED,
+        job.job_id,
+        result=result,
+        traceparent=envelope.traceparent,
+        digest=job.digest(),
+    )
+
+
+def conflict(job_id: str, message: str, traceparent: str | None = None) -> Handling:
+    """A job id used for another job: counted as a governance violation, never run."""
+    log.warning("job id conflict", job_id=job_id)
+    GOVERNANCE_VIOLATIONS.labels(kind=JobIdConflictError.type).inc()
+    return Handling(
+        Handled.CONFLICT,
+        job_id,
+        error=message,
+        error_type=JobIdConflictError.type,
+        traceparent=traceparent,
+    )

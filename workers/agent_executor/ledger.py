@@ -25,6 +25,7 @@ class JobRecord:
     updated_at: datetime
     finished_at: datetime | None
     cancel_requested_at: datetime | None = None
+    digest: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The row for `GET /jobs/{job_id}`."""
@@ -43,6 +44,10 @@ class JobRecord:
             ),
         }
 
+    def conflicts_with(self, digest: str) -> bool:
+        """True when this row belongs to another job that used the same id."""
+        return self.digest is not None and self.digest != digest
+
 
 class Ledger:
     """Reads and writes `agent_jobs` through the shared connection pool."""
@@ -57,19 +62,26 @@ class Ledger:
             row = await cur.fetchone()
         return JobRecord(**row) if row else None
 
-    async def start_attempt(self, job_id: str, trace_id: str | None) -> JobRecord:
-        """Count one more attempt on an unfinished job (creating its row) and return it."""
+    async def start_attempt(self, job_id: str, trace_id: str | None, digest: str) -> JobRecord:
+        """Count one more attempt on an unfinished job of this digest (creating its row).
+
+        A finished row, or a row of another digest, is returned unchanged: the caller
+        republishes the first or refuses the second as a conflict.
+        """
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 """
-                INSERT INTO agent_jobs (job_id, status, attempts, trace_id)
-                VALUES (%s, 'running', 1, %s)
+                INSERT INTO agent_jobs (job_id, status, attempts, trace_id, digest)
+                VALUES (%(id)s, 'running', 1, %(trace)s, %(digest)s)
                 ON CONFLICT (job_id) DO UPDATE
-                   SET attempts = agent_jobs.attempts + 1, updated_at = now()
+                   SET attempts = agent_jobs.attempts + 1, updated_at = now(),
+                       digest = coalesce(agent_jobs.digest, EXCLUDED.digest),
+                       trace_id = coalesce(agent_jobs.trace_id, EXCLUDED.trace_id)
                  WHERE agent_jobs.status = 'running'
+                   AND (agent_jobs.digest IS NULL OR agent_jobs.digest = EXCLUDED.digest)
                 RETURNING *
                 """,
-                (job_id, trace_id),
+                {"id": job_id, "trace": trace_id, "digest": digest},
             )
             row = await cur.fetchone()
             if row is None:  # finished meanwhile: return it unchanged
@@ -91,20 +103,29 @@ class Ledger:
                 (job_id,),
             )
 
-    async def finish(self, job_id: str, outcome: str, result: dict[str, Any]) -> JobRecord:
-        """Record the outcome once; a job already finished keeps its first result."""
+    async def finish(
+        self, job_id: str, outcome: str, result: dict[str, Any], digest: str
+    ) -> JobRecord:
+        """Record the outcome once, for this digest's job.
+
+        A job already finished keeps its first result, and a row of another digest is left
+        alone: the returned row says which happened.
+        """
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 """
-                INSERT INTO agent_jobs (job_id, status, attempts, outcome, result, finished_at)
-                VALUES (%(id)s, %(outcome)s, 1, %(outcome)s, %(result)s, now())
+                INSERT INTO agent_jobs
+                       (job_id, status, attempts, outcome, result, finished_at, digest)
+                VALUES (%(id)s, %(outcome)s, 1, %(outcome)s, %(result)s, now(), %(digest)s)
                 ON CONFLICT (job_id) DO UPDATE
                    SET status = %(outcome)s, outcome = %(outcome)s, result = %(result)s,
-                       finished_at = now(), updated_at = now()
+                       finished_at = now(), updated_at = now(),
+                       digest = coalesce(agent_jobs.digest, EXCLUDED.digest)
                  WHERE agent_jobs.status = 'running'
+                   AND (agent_jobs.digest IS NULL OR agent_jobs.digest = EXCLUDED.digest)
                 RETURNING *
                 """,
-                {"id": job_id, "outcome": outcome, "result": Jsonb(result)},
+                {"id": job_id, "outcome": outcome, "result": Jsonb(result), "digest": digest},
             )
             row = await cur.fetchone()
             if row is None:  # finished before: the first result stands

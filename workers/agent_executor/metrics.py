@@ -17,6 +17,11 @@ DEAD_LETTERS = Counter(
     "Messages copied to the dead-letter stream, by error type.",
     ["type"],
 )
+GOVERNANCE_VIOLATIONS = Counter(
+    "agent_executor_governance_violations_total",
+    "Policy violations, by kind (e.g. JobIdConflict).",
+    ["kind"],
+)
 REDELIVERIES = Counter("agent_executor_redeliveries_total", "Messages delivered more than once.")
 LLM_TOKENS = Counter("agent_executor_llm_tokens_total", "LLM tokens used.", ["model", "kind"])
 LLM_LATENCY = Histogram(

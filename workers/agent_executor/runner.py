@@ -70,6 +70,12 @@ class ResultTooLargeError(AgentError):
     type = limits.RESULT_TOO_LARGE
 
 
+class JobIdConflictError(Exception):
+    """The job id belongs to another job (another definition or input); never a second result."""
+
+    type = "JobIdConflict"
+
+
 class TransientError(Exception):
     """A fault worth retrying later (LLM 429/5xx, database, network); the job is not failed."""
 
@@ -123,6 +129,13 @@ def _steps_taken(snapshot: Any) -> int:
     return step + 1 if isinstance(step, int) and step >= 0 else 0
 
 
+def _conflict(job_id: str) -> str:
+    return (
+        f"job id {job_id!r} was already used for a job with another agent_definition or "
+        "input_payload; use a new job id"
+    )
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value else None
@@ -166,10 +179,15 @@ class Runner:
         return False
 
     async def fail(
-        self, job_id: str, message: str, kind: str, counted_as: str = "failed"
+        self, job_id: str, message: str, kind: str, digest: str, counted_as: str = "failed"
     ) -> JobResult:
-        """Record a failure without running (poison input, dead letter); first result wins."""
-        record = await self.ledger.finish(job_id, "failed", failure(message, kind))
+        """Record a failure without running (poison input, dead letter); first result wins.
+
+        Raises JobIdConflictError when `job_id` belongs to a job of another digest.
+        """
+        record = await self.ledger.finish(job_id, "failed", failure(message, kind), digest)
+        if record.conflicts_with(digest):
+            raise JobIdConflictError(_conflict(job_id))
         JOBS.labels(outcome=counted_as).inc()
         await self._events(job_id).end(failure(message, kind)["error"])
         return recorded(record)
@@ -196,14 +214,17 @@ class Runner:
             await self.locks.release(job.job_id)
 
     async def _run_locked(self, job: JobExecutionEvent) -> JobResult:
+        digest = job.digest()
         try:
             # One statement: counts the attempt of an unfinished job, returns a finished one.
-            record = await self.ledger.start_attempt(job.job_id, job.trace_id)
+            record = await self.ledger.start_attempt(job.job_id, job.trace_id, digest)
         except Exception as exc:
             transient = classify(exc)
             if transient is None:
                 raise
             raise transient from exc
+        if record.conflicts_with(digest):
+            raise JobIdConflictError(_conflict(job.job_id))
         if record.status != "running":
             log.info("job already finished; republishing", job_id=job.job_id)
             return recorded(record, republished=True)
@@ -234,12 +255,14 @@ class Runner:
             self.cancelled.discard(job.job_id)
 
         try:
-            record = await self.ledger.finish(job.job_id, outcome, data)
+            record = await self.ledger.finish(job.job_id, outcome, data, digest)
         except Exception as exc:
             transient = classify(exc)
             if transient is None:
                 raise
             raise transient from exc
+        if record.conflicts_with(digest):
+            raise JobIdConflictError(_conflict(job.job_id))
         result = recorded(record)
         error_type = (result.data.get("error") or {}).get("type")
         counted = "cancelled" if error_type == JobCancelledError.type else result.outcome
