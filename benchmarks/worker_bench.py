@@ -603,15 +603,11 @@ class Env:
 @contextlib.contextmanager
 def environment(log_dir: Path) -> Iterator[Env]:
     """NATS, Redis and PostgreSQL (migrated) from local binaries, and the raw fake LLM."""
+    from testbed.database import migrate
     from testbed.servers import nats_server, postgres_server, redis_server
 
     with nats_server() as nats_srv, redis_server() as redis_url, postgres_server() as pg:
-        subprocess.run(
-            ["bash", str(ROOT / "scripts/ci/run-migrations.sh")],
-            env={"DATABASE_URL": pg.url, "PATH": "/usr/local/bin:/usr/bin:/bin"},
-            check=True,
-            capture_output=True,
-        )
+        migrate(pg.url)
         fake = FakeProcess.start("--serve-fake-llm")
         try:
             postmaster = (

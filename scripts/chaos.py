@@ -64,11 +64,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -92,6 +90,7 @@ from nats.js import JetStreamContext  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
+from testbed.database import migrate  # noqa: E402
 from testbed.fake_openai import (  # noqa: E402
     DEFAULT_TEXT,
     FakeOpenAI,
@@ -326,15 +325,6 @@ class ChaosFake(FakeOpenAI):
 
 
 # --- the servers and the workers --------------------------------------------------------------
-
-
-def migrate(database_url: str) -> None:
-    subprocess.run(
-        ["bash", str(ROOT / "scripts/ci/run-migrations.sh")],
-        env={"DATABASE_URL": database_url, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        check=True,
-        capture_output=True,
-    )
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from testbed.database import migrate
 from testbed.fake_openai import FakeOpenAI, fake_openai
 from testbed.servers import (
     NatsServer,
@@ -18,7 +18,6 @@ from testbed.servers import (
     redis_server,
 )
 from testbed.worker import Worker, delete_streams
-from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +30,6 @@ def nats() -> Iterator[NatsServer]:
 def redis_url() -> Iterator[str]:
     with redis_server() as url:
         yield url
-
-
-def migrate(url: str) -> None:
-    subprocess.run(
-        ["bash", str(ROOT / "scripts/ci/run-migrations.sh")],
-        env={"DATABASE_URL": url, "PATH": "/usr/local/bin:/usr/bin:/bin"},
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="session")

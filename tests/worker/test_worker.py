@@ -257,7 +257,7 @@ def test_ready_is_503_while_postgres_is_down_and_200_after_it_returns(
     start_worker: Callable[..., Worker], fake: FakeOpenAI
 ) -> None:
     with postgres_server() as own:
-        from tests.worker.conftest import migrate
+        from testbed.database import migrate
 
         migrate(own.url)
         worker = start_worker(DATABASE_URL=own.url)
