@@ -525,6 +525,7 @@ class Bare:
         )
         await self.pool.open(wait=True, timeout=30)
         saver = AsyncPostgresSaver(self.pool)
+        # The library's documented start; a no-op here, where run-migrations.sh ran first.
         await saver.setup()
         self.llm = LLMClient(openai_api_key="sk-bench", openai_base_url=self.base_url)
         self.context = RunContext(

@@ -15,7 +15,7 @@ def test_jobs_checkpoint_concurrently_up_to_the_pool_size(postgres: PostgresServ
     # over a pool the worker lets as many through as there are connections.
     async def main() -> None:
         async with connection_pool(postgres.url, 4) as pool:
-            saver = await setup_checkpointer(pool)
+            saver = setup_checkpointer(pool)
             async with contextlib.AsyncExitStack() as held:
                 for _ in range(4):
                     await asyncio.wait_for(held.enter_async_context(saver.lock), 1)

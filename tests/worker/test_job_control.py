@@ -128,9 +128,9 @@ def _remaining(url: str) -> tuple[set[str], set[str]]:
 
 
 def test_prune_deletes_finished_jobs_older_than_the_cutoff_in_batches(
-    postgres: PostgresServer, start_worker: Callable[..., Worker]
+    postgres: PostgresServer,
 ) -> None:
-    start_worker()  # creates the checkpoint tables
+    # The checkpoint tables come from run-migrations.sh (the session fixture), not a worker.
     _seed(postgres.url)
     proc = subprocess.run(
         [

@@ -33,13 +33,13 @@ from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import JobIdConflictError, Runner
+from workers.agent_executor.schema import wait_until_current
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.stores import redis_client
 from workers.agent_executor.streaming import EventPublisher
 
 log = structlog.get_logger()
 READY_TIMEOUT_SECONDS = 2.0
-SETUP_LOCK = 734262032
 
 
 @dataclass
@@ -85,20 +85,14 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
     )
 
 
-async def setup_checkpointer(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
-    """The saver over the shared pool; its tables are created once, under a lock."""
+def setup_checkpointer(pool: AsyncConnectionPool) -> AsyncPostgresSaver:
+    """The saver over the shared pool; its tables come from run-migrations.sh, not setup()."""
     saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
     # The saver puts every read and write of every job behind one asyncio.Lock, needed for
     # a single shared connection but not for a pool, where each call takes a connection of
     # its own (langchain-ai/langgraph#7259). Serialized, 32 running jobs queued for it and
     # took a fifth longer than alone; bounded by the pool size instead, they do not.
     saver.lock = cast(asyncio.Lock, asyncio.Semaphore(pool.max_size))
-    async with pool.connection() as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
-        try:
-            await saver.setup()
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
     return saver
 
 
@@ -109,7 +103,10 @@ async def connect(settings: Settings) -> Services:
     # queues them briefly and can never leave them waiting on each other.
     pool = connection_pool(settings.postgres_dsn, settings.POSTGRES_POOL_MAX)
     await pool.open(wait=True, timeout=30)
-    saver = await setup_checkpointer(pool)
+    # Read only: the schema is the init container's job (issue #10: workers that ran the
+    # checkpointer's DDL themselves could wait on each other forever).
+    await wait_until_current(pool, settings.SCHEMA_WAIT_SECONDS)
+    saver = setup_checkpointer(pool)
     redis = redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
     password = settings.NATS_PASSWORD.get_secret_value() if settings.NATS_PASSWORD else None
     nc = await nats.connect(

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     POSTGRES_USER: str = "postgres"
     POSTGRES_PASSWORD: SecretStr | None = None
     POSTGRES_POOL_MAX: int = Field(default=20, ge=1)
+    # How long a starting worker waits for run-migrations (another pod's init container may
+    # still be applying them) before it exits naming what is missing.
+    SCHEMA_WAIT_SECONDS: float = Field(default=60, ge=0)
 
     REDIS_URL: SecretStr | None = None
     DRAGONFLY_HOST: str | None = None
