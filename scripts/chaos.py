@@ -1,6 +1,6 @@
 """Chaos run for the agent executor worker (`make chaos N=1000`).
 
-    python scripts/chaos.py --jobs N [--workers 3] [--seed S] [--kill-every SECONDS]
+    python scripts/chaos.py --jobs N [--workers 3] [--seed S] [--kill-every SECONDS] [--fresh-start]
 
 Starts NATS (JetStream, in a temp dir this run owns, so that it can restart it), PostgreSQL
 (migrated once with `scripts/ci/run-migrations.sh`) and Redis from `testbed/servers.py`,
@@ -15,6 +15,11 @@ restarts the NATS server once, when half of the results are in. For a share of t
 so transient-fault redeliveries mix with the kills. When the work queue is empty (every job
 acked) or the deadline passes, it reads the whole AGENT_STATUS stream, the AGENT_DLQ stream and
 the ledger (`agent_jobs`) and prints a report.
+
+With `--fresh-start` the run begins the way a new Deployment does on a new database: one
+`run-migrations.sh` per worker, all started at the same instant (the pods' init containers),
+then every worker at the same instant, each waiting for `/ready` (at most 120 s); by default
+the database is migrated once and the first worker starts before the others.
 
 Jobs, kind chosen per job by the seeded RNG: `text` (1 LLM call: the answer), `tool` (2: a
 `write_file` call, then the answer) and `task` (3: a `task` call, the specialist's answer, the
@@ -63,6 +68,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import random
 import re
@@ -90,7 +96,12 @@ from nats.js import JetStreamContext  # noqa: E402
 from starlette.requests import ClientDisconnect  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402
 
-from testbed.database import migrate  # noqa: E402
+from testbed.database import (  # noqa: E402
+    at_once,
+    fresh_database,
+    migrate,
+    migrate_concurrently,
+)
 from testbed.fake_openai import (  # noqa: E402
     DEFAULT_TEXT,
     FakeOpenAI,
@@ -358,6 +369,16 @@ class Workers:
         with self._lock:
             self.slots[slot], self.tags[slot] = worker, tag
 
+    def start_together(self) -> None:
+        """Start every slot at the same instant, as the pods of a new Deployment (blocking)."""
+        outcomes = at_once([functools.partial(self.start, slot) for slot in range(len(self.slots))])
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if errors:
+            raise RuntimeError(
+                f"{len(errors)} of {len(self.slots)} workers started together did not become "
+                f"ready: {errors[0]}"
+            )
+
     def kill(self, slot: int) -> Kill:
         """SIGKILL the process in `slot`."""
         with self._lock:
@@ -395,6 +416,7 @@ class Report:
     seed: int
     settings: str = ""
     elapsed: float = 0.0
+    startup: float = 0.0  # seconds until every worker was ready
     kills: int = 0
     nats_restarts: int = 0
     completed: int = 0
@@ -452,6 +474,7 @@ class Report:
             ("LLM calls repeated", self.llm_repeated),
             ("allowance (1 per kill x job running on it)", self.allowance),
             ("LLM calls repeated beyond allowance", self.repeated_beyond_allowance),
+            ("seconds until every worker was ready", f"{self.startup:.1f}"),
             ("seconds to 50 / 90 / 99 / 100 % of results", self._milestones()),
         ]
         width = max(len(name) for name, _ in rows)
@@ -731,6 +754,7 @@ def run_chaos(
     concurrency: int = 16,
     deadline: float | None = None,
     log_dir: Path | None = None,
+    fresh_start: bool = False,
 ) -> Report:
     """Run the chaos scenario end to end and return its report (see the module doc)."""
     chaos = Chaos(
@@ -751,7 +775,7 @@ def run_chaos(
         workers=workers,
         seed=seed,
         settings=f"kill every ~{kill_every:g} s, concurrency {concurrency}, "
-        f"LLM 500s for {llm_error_rate:.0%} of jobs",
+        f"LLM 500s for {llm_error_rate:.0%} of jobs" + (", fresh start" if fresh_start else ""),
     )
     logs = log_dir or Path(tempfile.mkdtemp(prefix="chaos-logs-"))
     logs.mkdir(parents=True, exist_ok=True)
@@ -761,13 +785,19 @@ def run_chaos(
         nats_server = stack.enter_context(local_nats_server())
         redis_url = stack.enter_context(redis_server())
         postgres = stack.enter_context(postgres_server())
-        migrate(postgres.url)
+        if fresh_start:
+            # A database nothing has touched, migrated as new pods' init containers do it.
+            database_url = stack.enter_context(fresh_database(postgres.url))
+            migrate_concurrently(database_url, workers)
+        else:
+            database_url = postgres.url
+            migrate(database_url)
         fake = stack.enter_context(fake_openai(ChaosFake(plans)))
         assert isinstance(fake, ChaosFake)
         env = {
             "NATS_URL": nats_server.url,
             "REDIS_URL": redis_url,
-            "DATABASE_URL": postgres.url,
+            "DATABASE_URL": database_url,
             "OPENAI_API_KEY": "sk-chaos-not-a-secret",
             "NATS_CREATE_STREAMS": "true",
             "NATS_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
@@ -779,18 +809,23 @@ def run_chaos(
         }
         pool = Workers(workers, env, fake)
         stack.callback(pool.stop_all)
-        pool.start(0)  # the first one creates the streams and the consumer
-        threads = [threading.Thread(target=pool.start, args=(s,)) for s in range(1, workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        began = time.monotonic()
+        if fresh_start:
+            pool.start_together()  # streams and consumer too: whoever comes first creates them
+        else:
+            pool.start(0)  # the first one creates the streams and the consumer
+            threads = [threading.Thread(target=pool.start, args=(s,)) for s in range(1, workers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         if any(worker is None for worker in pool.slots):
             raise RuntimeError(f"a worker did not start; logs in {logs}")
+        report.startup = time.monotonic() - began
         kills = asyncio.run(_drive(chaos, rng, plans, nats_server, pool, report))
         report.kills = len(kills)
         events = asyncio.run(results(nats_server.url))
-        ledger = _read_ledger(postgres.url, run)
+        ledger = _read_ledger(database_url, run)
         analyse(report, plans, events, ledger, fake.calls, kills)
     if report.ok and log_dir is None:
         shutil.rmtree(logs, ignore_errors=True)
@@ -816,6 +851,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="WORKER_CONCURRENCY [16]")
     parser.add_argument("--deadline", type=float, default=None, help="seconds [max(180, 0.6 N)]")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the worker logs here")
+    parser.add_argument(
+        "--fresh-start",
+        action="store_true",
+        help="new database; all migration runs (one per worker), then all workers, at once",
+    )
     args = parser.parse_args(argv)
     report = run_chaos(
         args.jobs,
@@ -827,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         deadline=args.deadline,
         log_dir=args.log_dir,
+        fresh_start=args.fresh_start,
     )
     print(report.render(), flush=True)
     return 0 if report.ok else 1
