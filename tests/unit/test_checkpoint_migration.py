@@ -61,7 +61,8 @@ def test_new_library_versions_go_to_a_new_file_and_the_applied_ones_stay(tmp_pat
     assert target is not None
     target.write_text(render(upgraded, [len(LIBRARY)]))
 
-    assert target.name == "004_langgraph_checkpoints.sql"
+    assert target.name.endswith("_langgraph_checkpoints.sql")
+    assert sorted(tmp_path.glob("*.sql"))[-1] == target  # applied after every other file
     assert {p.name: p.read_text() for p in tmp_path.iterdir() if p != target} == before
     assert problems(upgraded, tmp_path) == []
     assert next_file(upgraded, tmp_path) is None
