@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     OPENAI_BASE_URL: str | None = None
     ANTHROPIC_API_KEY: SecretStr | None = None
     ANTHROPIC_BASE_URL: str | None = None
+    OLLAMA_API_KEY: SecretStr | None = None
+    OLLAMA_BASE_URL: str | None = None
     LLM_TIMEOUT_SECONDS: float = Field(default=120, gt=0)
 
     TOKEN_BUDGET_PER_RUN: int | None = Field(default=None, ge=1)

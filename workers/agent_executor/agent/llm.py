@@ -1,10 +1,17 @@
 """Streaming chat completions through the `openai` SDK, for OpenAI and OpenAI-compatible APIs.
 
-Provider `openai` uses OPENAI_API_KEY and OPENAI_BASE_URL (any OpenAI-compatible endpoint);
-`anthropic` uses ANTHROPIC_API_KEY and Anthropic's OpenAI-compatible endpoint (or
-ANTHROPIC_BASE_URL). The SDK's own retries are off: a failed call raises the SDK's error
-(RateLimitError, APIStatusError, APIConnectionError, ...) unchanged, and the job queue decides
-whether to redeliver.
+Every provider is an OpenAI-compatible endpoint with its own base URL and key:
+
+- `openai`: OPENAI_BASE_URL (else OpenAI's API) and OPENAI_API_KEY;
+- `anthropic`: ANTHROPIC_BASE_URL (else https://api.anthropic.com/v1/) and ANTHROPIC_API_KEY;
+- `ollama`: OLLAMA_BASE_URL (else http://localhost:11434/v1/) and OLLAMA_API_KEY, which Ollama
+  itself does not need.
+
+A self-hosted endpoint may need no key: one given a base URL but no key gets a placeholder.
+
+The SDK's own retries are off: a failed call raises the SDK's error (RateLimitError,
+APIStatusError, APIConnectionError, ...) unchanged, and the job queue decides whether to
+redeliver.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ from typing import Any
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from workers.agent_executor.agent.definition import ModelConfig
+from workers.agent_executor.agent.model_config import ModelConfig
 from workers.agent_executor.agent.ports import AgentError
 
 ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"
+# Ollama's OpenAI-compatible API (https://ollama.com/blog/openai-compatibility).
+OLLAMA_OPENAI_BASE_URL = "http://localhost:11434/v1/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
+# Sent where an endpoint needs no key: the SDK refuses an empty one. Not a secret.
 NO_KEY = "not-needed"
 
 OnDelta = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -73,18 +83,22 @@ class LLMClient:
         openai_base_url: str | None = None,
         anthropic_api_key: str | None = None,
         anthropic_base_url: str | None = None,
+        ollama_api_key: str | None = None,
+        ollama_base_url: str | None = None,
         timeout: float | None = None,
     ) -> None:
         """Configure from keywords, or from a settings object.
 
-        `settings` is any object with OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY,
-        ANTHROPIC_BASE_URL and LLM_TIMEOUT_SECONDS attributes, such as the worker's Settings
-        (SecretStr values are unwrapped); keywords win over it.
+        `settings` is any object with the OPENAI_*, ANTHROPIC_* and OLLAMA_* API_KEY and
+        BASE_URL and LLM_TIMEOUT_SECONDS attributes, such as the worker's Settings (SecretStr
+        values are unwrapped); keywords win over it.
         """
         openai_api_key = openai_api_key or _setting(settings, "OPENAI_API_KEY")
         openai_base_url = openai_base_url or _setting(settings, "OPENAI_BASE_URL")
         anthropic_api_key = anthropic_api_key or _setting(settings, "ANTHROPIC_API_KEY")
         anthropic_base_url = anthropic_base_url or _setting(settings, "ANTHROPIC_BASE_URL")
+        ollama_api_key = ollama_api_key or _setting(settings, "OLLAMA_API_KEY")
+        ollama_base_url = ollama_base_url or _setting(settings, "OLLAMA_BASE_URL")
         if timeout is None:
             configured = getattr(settings, "LLM_TIMEOUT_SECONDS", None)
             timeout = float(configured) if configured is not None else DEFAULT_TIMEOUT_SECONDS
@@ -98,6 +112,8 @@ class LLMClient:
                 anthropic_base_url or ANTHROPIC_OPENAI_BASE_URL,
                 anthropic_api_key or (NO_KEY if anthropic_base_url else None),
             ),
+            # Ollama needs no key; one is sent only when a proxy in front of it wants one.
+            "ollama": (ollama_base_url or OLLAMA_OPENAI_BASE_URL, ollama_api_key or NO_KEY),
         }
         self._timeout = timeout
         self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
@@ -106,13 +122,15 @@ class LLMClient:
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
     ) -> LLMClient:
-        """A client configured from OPENAI_* and ANTHROPIC_* variables."""
+        """A client configured from OPENAI_*, ANTHROPIC_* and OLLAMA_* variables."""
         env = os.environ if env is None else env
         return cls(
             openai_api_key=env.get("OPENAI_API_KEY"),
             openai_base_url=env.get("OPENAI_BASE_URL"),
             anthropic_api_key=env.get("ANTHROPIC_API_KEY"),
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL"),
+            ollama_api_key=env.get("OLLAMA_API_KEY"),
+            ollama_base_url=env.get("OLLAMA_BASE_URL"),
             timeout=timeout,
         )
 
