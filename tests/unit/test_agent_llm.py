@@ -177,3 +177,9 @@ def test_an_ollama_key_is_sent_when_one_is_set(fake: FakeOpenAI) -> None:
     client = LLMClient.from_env({"OLLAMA_BASE_URL": fake.base_url, "OLLAMA_API_KEY": "olk"})
     _complete(client, ModelConfig(provider="ollama", model="llama3"))
     assert fake.request_headers[0]["authorization"] == "Bearer olk"
+
+
+def test_the_env_fallback_list_is_read_by_from_env(fake: FakeOpenAI) -> None:
+    fake.script(error(503, model="gpt-test"))
+    env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url, "LLM_FALLBACK_MODELS": "o3"}
+    assert _complete(LLMClient.from_env(env)).answered_by == "o3"
