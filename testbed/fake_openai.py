@@ -16,8 +16,10 @@ with fake_openai() as fake:
 `stream_options.include_usage` is set, then `data: [DONE]`) or as one JSON body. Each request
 takes the first scripted reply meant for its model (replies without `model` match any); an
 empty script answers "done", so a run never hangs. `fail_next` injects HTTP errors for the
-next N requests before the script is consulted. Every counter is guarded by a lock: the server
-runs in its own thread and event loop.
+next N requests before the script is consulted. A 404 answers like OpenAI for an unknown model
+(code `model_not_found`); `text(..., cut_after=n)` drops the connection after n content chunks,
+as a stream that breaks midway. Every counter is guarded by a lock: the server runs in its own
+thread and event loop.
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ class Reply:
     status: int | None = None
     retry_after: float | None = None
     chunks: int = 3
+    cut_after: int | None = None
+
+
+class StreamCutError(Exception):
+    """Raised inside a streamed reply so the server drops the connection midway."""
 
 
 def text(
@@ -70,8 +77,9 @@ def text(
     model: str | None = None,
     latency: float = 0.0,
     chunks: int = 3,
+    cut_after: int | None = None,
 ) -> Reply:
-    """A text answer, streamed in `chunks` pieces."""
+    """A text answer, streamed in `chunks` pieces; `cut_after` breaks the stream after that many."""
     return Reply(
         text=content,
         prompt_tokens=usage[0],
@@ -79,6 +87,7 @@ def text(
         model=model,
         latency=latency,
         chunks=chunks,
+        cut_after=cut_after,
     )
 
 
@@ -211,7 +220,7 @@ class FakeOpenAI:
                 await asyncio.sleep(reply.latency)
             model = str(body.get("model", "fake-model"))
             if reply.status is not None:
-                return _error_response(reply)
+                return _error_response(reply, model)
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(
@@ -223,14 +232,21 @@ class FakeOpenAI:
         return app
 
 
-def _error_response(reply: Reply) -> JSONResponse:
+# The error `code` OpenAI sends with a status (404 on chat completions: an unknown model).
+_ERROR_CODES = {429: "rate_limit_exceeded", 404: "model_not_found"}
+
+
+def _error_response(reply: Reply, model: str) -> JSONResponse:
     status = reply.status or 500
     headers = {}
     if reply.retry_after is not None:
         headers["retry-after"] = f"{reply.retry_after:g}"
-    kind = "rate_limit_exceeded" if status == 429 else "server_error"
+    kind = _ERROR_CODES.get(status, "server_error")
+    message = f"fake error {status}"
+    if status == 404:
+        message = f"The model `{model}` does not exist or you do not have access to it."
     return JSONResponse(
-        {"error": {"message": f"fake error {status}", "type": kind, "code": kind}},
+        {"error": {"message": message, "type": kind, "code": kind}},
         status_code=status,
         headers=headers,
     )
@@ -296,9 +312,13 @@ async def _sse(
         return f"data: {json.dumps(payload)}\n\n".encode()
 
     yield chunk({"role": "assistant", "content": ""})
-    for piece in _split(reply.text, reply.chunks):
+    for sent, piece in enumerate(_split(reply.text, reply.chunks)):
+        if sent == reply.cut_after:
+            raise StreamCutError(f"stream cut after {sent} chunks")
         yield chunk({"content": piece})
         await asyncio.sleep(0)
+    if reply.cut_after is not None:
+        raise StreamCutError("stream cut before it finished")
     for index, call in enumerate(reply.tool_calls):
         yield chunk(
             {

@@ -436,3 +436,14 @@ def test_a_raw_input_payload_also_runs(fake: FakeOpenAI) -> None:
         )
 
     assert final_result(asyncio.run(scenario()))["output"] == "hi"
+
+
+def test_usage_and_budget_count_the_fallback_model_that_answered(fake: FakeOpenAI) -> None:
+    lead = _node("lead", "Orchestrator", "lead", ORCH_MODEL, [])
+    lead["config"]["model"]["fallbacks"] = ["backup-model"]
+    definition = {"nodes": [lead]}
+    fake.script(error(503, model=ORCH_MODEL), text("From the backup.", model="backup-model"))
+    run = _run(fake, definition)
+    assert run.state["output"] == "From the backup."
+    assert run.state["usage"] == {"backup-model": {"prompt_tokens": 10, "completion_tokens": 5}}
+    assert run.budget.records == [("backup-model", 10, 5)]

@@ -158,3 +158,28 @@ def test_replies_can_be_scripted_per_model(fake: FakeOpenAI) -> None:
     )
     assert _complete(client).content == "for gpt"
     assert _complete(client, ANTHROPIC_MODEL).content == "for claude"
+
+
+def test_ollama_defaults_to_its_local_openai_compatible_endpoint_without_a_key() -> None:
+    client = LLMClient().client_for("ollama")
+    assert str(client.base_url) == "http://localhost:11434/v1/"
+    assert client.api_key == "not-needed"
+
+
+def test_ollama_uses_its_own_base_url_and_sends_max_tokens(fake: FakeOpenAI) -> None:
+    client = LLMClient.from_env({"OPENAI_API_KEY": "sk-openai", "OLLAMA_BASE_URL": fake.base_url})
+    _complete(client, ModelConfig(provider="ollama", model="llama3.1:8b", max_tokens=64))
+    assert (fake.requests[0]["model"], fake.requests[0]["max_tokens"]) == ("llama3.1:8b", 64)
+    assert fake.request_headers[0]["authorization"] == "Bearer not-needed"
+
+
+def test_an_ollama_key_is_sent_when_one_is_set(fake: FakeOpenAI) -> None:
+    client = LLMClient.from_env({"OLLAMA_BASE_URL": fake.base_url, "OLLAMA_API_KEY": "olk"})
+    _complete(client, ModelConfig(provider="ollama", model="llama3"))
+    assert fake.request_headers[0]["authorization"] == "Bearer olk"
+
+
+def test_the_env_fallback_list_is_read_by_from_env(fake: FakeOpenAI) -> None:
+    fake.script(error(503, model="gpt-test"))
+    env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url, "LLM_FALLBACK_MODELS": "o3"}
+    assert _complete(LLMClient.from_env(env)).answered_by == "o3"

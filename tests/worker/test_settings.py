@@ -109,3 +109,15 @@ def test_the_settings_never_show_a_password() -> None:
     config = from_parts("p/a?s#s@w:o%rd")
     assert config.postgres_dsn and config.dragonfly_options  # computed and cached, still hidden
     assert "p/a?s#s@w:o%rd" not in f"{config!r} {config}"
+
+
+def test_a_bad_fallback_model_list_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match=r"LLM_FALLBACK_MODELS[\s\S]*'ollama:'"):
+        settings(
+            DATABASE_URL="postgresql://x", REDIS_URL="redis://x", LLM_FALLBACK_MODELS="o3,ollama:"
+        )
+
+
+def test_the_ollama_key_is_a_secret() -> None:
+    config = settings(DATABASE_URL="postgresql://x", REDIS_URL="redis://x", OLLAMA_API_KEY="olk-1")
+    assert "olk-1" not in f"{config!r} {config}"

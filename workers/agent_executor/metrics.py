@@ -30,6 +30,11 @@ LLM_LATENCY = Histogram(
     ["model"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60, 120),
 )
+LLM_FALLBACKS = Counter(
+    "agent_executor_llm_fallbacks_total",
+    "LLM calls moved on to the next model of a fallback chain, by models and reason.",
+    ["from_model", "to_model", "reason"],
+)
 STREAM_PUBLISH_ERRORS = Counter(
     "agent_executor_stream_publish_errors_total", "Progress events Redis did not take."
 )

@@ -6,10 +6,11 @@ from functools import cached_property
 from typing import Any
 
 from psycopg.conninfo import make_conninfo
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contract import limits, nats, runtime
+from workers.agent_executor.agent.model_config import parse_fallback_list
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     OPENAI_BASE_URL: str | None = None
     ANTHROPIC_API_KEY: SecretStr | None = None
     ANTHROPIC_BASE_URL: str | None = None
+    OLLAMA_API_KEY: SecretStr | None = None
+    OLLAMA_BASE_URL: str | None = None
+    # `[provider:]model` comma list: the fallback chain of nodes without their own.
+    LLM_FALLBACK_MODELS: str | None = None
     LLM_TIMEOUT_SECONDS: float = Field(default=120, gt=0)
 
     TOKEN_BUDGET_PER_RUN: int | None = Field(default=None, ge=1)
@@ -74,6 +79,14 @@ class Settings(BaseSettings):
     TOOL_SCRIPT_TIMEOUT_SECONDS: float = Field(default=30, gt=0)
 
     LOG_LEVEL: str = "INFO"
+
+    @field_validator("LLM_FALLBACK_MODELS")
+    @classmethod
+    def _fallbacks_parse(cls, value: str | None) -> str | None:
+        # Checked at start-up, so a typo stops the process instead of failing jobs later.
+        if value is not None:
+            parse_fallback_list(value)
+        return value
 
     @model_validator(mode="after")
     def _stores_configured(self) -> Settings:

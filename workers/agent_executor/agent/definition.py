@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# Re-exported: ModelConfig was defined here, and callers import it from here.
+from workers.agent_executor.agent.model_config import ModelConfig as ModelConfig
 from workers.agent_executor.agent.ports import InvalidAgentDefinitionError
 
 BUILTIN_TOOLS: tuple[str, ...] = ("write_todos", "ls", "read_file", "write_file", "edit_file")
@@ -46,15 +48,6 @@ def _open_object_schema() -> dict[str, Any]:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ModelConfig(_Model):
-    """Which model a node calls, and how."""
-
-    provider: Literal["openai", "anthropic"]
-    model: str = Field(min_length=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
 
 
 class NodeConfig(_Model):

@@ -313,8 +313,10 @@ class _Agent:
         result = await self.llm.complete(model, request, schemas, on_delta)
         prompt_tokens = result.usage.get("prompt_tokens", 0)
         completion_tokens = result.usage.get("completion_tokens", 0)
-        await run.budget.record(model.model, prompt_tokens, completion_tokens)
-        counted = usage.setdefault(model.model, {"prompt_tokens": 0, "completion_tokens": 0})
+        # Under the model that answered: a fallback's tokens are the fallback's.
+        answered = result.answered_by
+        await run.budget.record(answered, prompt_tokens, completion_tokens)
+        counted = usage.setdefault(answered, {"prompt_tokens": 0, "completion_tokens": 0})
         counted["prompt_tokens"] = counted.get("prompt_tokens", 0) + prompt_tokens
         counted["completion_tokens"] = counted.get("completion_tokens", 0) + completion_tokens
 

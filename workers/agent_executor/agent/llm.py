@@ -1,27 +1,43 @@
 """Streaming chat completions through the `openai` SDK, for OpenAI and OpenAI-compatible APIs.
 
-Provider `openai` uses OPENAI_API_KEY and OPENAI_BASE_URL (any OpenAI-compatible endpoint);
-`anthropic` uses ANTHROPIC_API_KEY and Anthropic's OpenAI-compatible endpoint (or
-ANTHROPIC_BASE_URL). The SDK's own retries are off: a failed call raises the SDK's error
-(RateLimitError, APIStatusError, APIConnectionError, ...) unchanged, and the job queue decides
-whether to redeliver.
+Every provider is an OpenAI-compatible endpoint with its own base URL and key:
+
+- `openai`: OPENAI_BASE_URL (else OpenAI's API) and OPENAI_API_KEY;
+- `anthropic`: ANTHROPIC_BASE_URL (else https://api.anthropic.com/v1/) and ANTHROPIC_API_KEY;
+- `ollama`: OLLAMA_BASE_URL (else http://localhost:11434/v1/) and OLLAMA_API_KEY, which Ollama
+  itself does not need.
+
+A self-hosted endpoint may need no key: one given a base URL but no key gets a placeholder.
+
+A node's model is tried first, then its fallback chain (`fallback.py`; the node's own, else
+LLM_FALLBACK_MODELS). The SDK's own retries are off: a call that fails for good raises the
+SDK's error (RateLimitError, APIStatusError, APIConnectionError, ...) unchanged, and the job
+queue decides whether to redeliver.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from workers.agent_executor.agent.definition import ModelConfig
+from workers.agent_executor.agent.fallback import first_available
+from workers.agent_executor.agent.model_config import (
+    FallbackModel,
+    ModelConfig,
+    parse_fallback_list,
+)
 from workers.agent_executor.agent.ports import AgentError
 
 ANTHROPIC_OPENAI_BASE_URL = "https://api.anthropic.com/v1/"
+# Ollama's OpenAI-compatible API (https://ollama.com/blog/openai-compatibility).
+OLLAMA_OPENAI_BASE_URL = "http://localhost:11434/v1/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
+# Sent where an endpoint needs no key: the SDK refuses an empty one. Not a secret.
 NO_KEY = "not-needed"
 
 OnDelta = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -52,6 +68,9 @@ class LLMResult:
     )
     model: str = ""
     finish_reason: str | None = None
+    # The configured name of the model that answered: the node's, or a fallback's. Usage is
+    # counted under it (`model` is what the server reports, e.g. a dated snapshot name).
+    answered_by: str = ""
 
 
 @dataclass
@@ -73,18 +92,29 @@ class LLMClient:
         openai_base_url: str | None = None,
         anthropic_api_key: str | None = None,
         anthropic_base_url: str | None = None,
+        ollama_api_key: str | None = None,
+        ollama_base_url: str | None = None,
+        fallback_models: Sequence[FallbackModel] | str | None = None,
         timeout: float | None = None,
     ) -> None:
         """Configure from keywords, or from a settings object.
 
-        `settings` is any object with OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY,
-        ANTHROPIC_BASE_URL and LLM_TIMEOUT_SECONDS attributes, such as the worker's Settings
-        (SecretStr values are unwrapped); keywords win over it.
+        `settings` is any object with the OPENAI_*, ANTHROPIC_* and OLLAMA_* API_KEY and
+        BASE_URL, LLM_FALLBACK_MODELS and LLM_TIMEOUT_SECONDS attributes, such as the worker's
+        Settings (SecretStr values are unwrapped); keywords win over it. `fallback_models`
+        (a `[provider:]model` comma list, or parsed) is the chain of nodes without their own.
         """
         openai_api_key = openai_api_key or _setting(settings, "OPENAI_API_KEY")
         openai_base_url = openai_base_url or _setting(settings, "OPENAI_BASE_URL")
         anthropic_api_key = anthropic_api_key or _setting(settings, "ANTHROPIC_API_KEY")
         anthropic_base_url = anthropic_base_url or _setting(settings, "ANTHROPIC_BASE_URL")
+        ollama_api_key = ollama_api_key or _setting(settings, "OLLAMA_API_KEY")
+        ollama_base_url = ollama_base_url or _setting(settings, "OLLAMA_BASE_URL")
+        if fallback_models is None:
+            fallback_models = _setting(settings, "LLM_FALLBACK_MODELS") or ()
+        if isinstance(fallback_models, str):
+            fallback_models = parse_fallback_list(fallback_models)
+        self._fallbacks: tuple[FallbackModel, ...] = tuple(fallback_models)
         if timeout is None:
             configured = getattr(settings, "LLM_TIMEOUT_SECONDS", None)
             timeout = float(configured) if configured is not None else DEFAULT_TIMEOUT_SECONDS
@@ -98,6 +128,8 @@ class LLMClient:
                 anthropic_base_url or ANTHROPIC_OPENAI_BASE_URL,
                 anthropic_api_key or (NO_KEY if anthropic_base_url else None),
             ),
+            # Ollama needs no key; one is sent only when a proxy in front of it wants one.
+            "ollama": (ollama_base_url or OLLAMA_OPENAI_BASE_URL, ollama_api_key or NO_KEY),
         }
         self._timeout = timeout
         self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
@@ -106,13 +138,16 @@ class LLMClient:
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_SECONDS
     ) -> LLMClient:
-        """A client configured from OPENAI_* and ANTHROPIC_* variables."""
+        """A client configured from OPENAI_*, ANTHROPIC_*, OLLAMA_* and LLM_FALLBACK_MODELS."""
         env = os.environ if env is None else env
         return cls(
             openai_api_key=env.get("OPENAI_API_KEY"),
             openai_base_url=env.get("OPENAI_BASE_URL"),
             anthropic_api_key=env.get("ANTHROPIC_API_KEY"),
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL"),
+            ollama_api_key=env.get("OLLAMA_API_KEY"),
+            ollama_base_url=env.get("OLLAMA_BASE_URL"),
+            fallback_models=env.get("LLM_FALLBACK_MODELS"),
             timeout=timeout,
         )
 
@@ -147,7 +182,35 @@ class LLMClient:
         tools: list[dict[str, Any]],
         on_delta: OnDelta,
     ) -> LLMResult:
-        """Stream one chat completion; `on_delta(text, raw_chunk)` is awaited per content delta."""
+        """Stream one chat completion from `model_cfg`, or the first of its fallbacks that can.
+
+        `on_delta(text, raw_chunk)` is awaited per content delta; `answered_by` names the model
+        that answered.
+        """
+        chain = model_cfg.chain(self._fallbacks)
+        for model in chain:
+            # A fallback whose provider has no key is found on the first call, not only on the
+            # day the primary is down.
+            self.client_for(model.provider)
+
+        async def attempt(model: ModelConfig, relay: OnDelta) -> LLMResult:
+            return await self.complete_once(model, messages, tools, relay)
+
+        model, result = await first_available(chain, attempt, on_delta, self.on_fallback)
+        result.answered_by = model.model
+        return result
+
+    def on_fallback(self, failed: ModelConfig, following: ModelConfig, reason: str) -> None:
+        """Called when `failed` is unavailable (`reason`) and `following` is tried next."""
+
+    async def complete_once(
+        self,
+        model_cfg: ModelConfig,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        on_delta: OnDelta,
+    ) -> LLMResult:
+        """Stream one chat completion from exactly `model_cfg`, no fallback."""
         client = self.client_for(model_cfg.provider)
         body: dict[str, Any] = {
             "model": model_cfg.model,
