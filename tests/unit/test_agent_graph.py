@@ -416,7 +416,7 @@ def test_a_run_resumes_after_a_failed_llm_call_without_repeating_the_first(
 
 
 def test_an_input_without_messages_is_invalid() -> None:
-    with pytest.raises(InvalidInputError, match=r"input_payload\.messages"):
+    with pytest.raises(InvalidInputError, match=r"needs messages .* it has: prompt"):
         initial_state({"prompt": 3})
     with pytest.raises(InvalidInputError, match=r"input_payload\.messages\[0\]\.role"):
         initial_state({"messages": [{"role": "tool", "content": "x"}]})

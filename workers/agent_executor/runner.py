@@ -339,7 +339,12 @@ class Runner:
                 raise StepLimitExceededError(
                     f"job {job.job_id} did not finish within {max_steps} steps (limits.maxSteps)"
                 ) from exc
-        return {"result": {**final_result(state), "status": "completed"}}
+        result: dict[str, Any] = {**final_result(state), "status": "completed"}
+        if definition.warnings:
+            # How the definition was read differently than written (deepagents-runtime's
+            # leniency: several orchestrators, unknown tools) is part of the answer.
+            result["warnings"] = list(definition.warnings)
+        return {"result": result}
 
     def _check_cancelled(self, job_id: str) -> None:
         if job_id in self.cancelled:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # Re-exported: ModelConfig was defined here, and callers import it from here.
 from workers.agent_executor.agent.model_config import ModelConfig as ModelConfig
@@ -60,12 +60,24 @@ class NodeConfig(_Model):
     tools: list[str] = Field(default_factory=list)
 
 
+NodeType = Literal["Orchestrator", "Specialist"]
+
+
 class Node(_Model):
     """One agent: the orchestrator or a specialist it delegates to through `task`."""
 
     id: str = Field(min_length=1)
-    type: Literal["Orchestrator", "Specialist"]
+    # deepagents-runtime compared types case-insensitively, and a node without one was a
+    # specialist; so do we.
+    type: NodeType = "Specialist"
     config: NodeConfig
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in ("orchestrator", "specialist"):
+            return value.capitalize()
+        return value
 
 
 class ToolRuntime(_Model):
@@ -88,16 +100,20 @@ class AgentDefinition(_Model):
 
     tool_definitions: list[ToolDefinition] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)
+    # Set by parse_definition: the node that runs as the orchestrator, and what the run's
+    # result should tell the user about how the definition was read.
+    orchestrator_id: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def orchestrator(self) -> Node:
-        """The one Orchestrator node."""
-        return next(n for n in self.nodes if n.type == "Orchestrator")
+        """The node that runs as the orchestrator."""
+        return self.node(self.orchestrator_id) if self.orchestrator_id else self.nodes[0]
 
     @property
     def specialists(self) -> list[Node]:
-        """The Specialist nodes, in definition order."""
-        return [n for n in self.nodes if n.type == "Specialist"]
+        """The Specialist nodes, in definition order (never the running orchestrator)."""
+        return [n for n in self.nodes if n.type == "Specialist" and n.id != self.orchestrator.id]
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError when there is none)."""
@@ -120,10 +136,18 @@ class AgentDefinition(_Model):
         """The script tool called `name`, if defined."""
         return next((t for t in self.tool_definitions if t.name == name), None)
 
+    def offers(self, node: Node, tool_name: str) -> bool:
+        """True when `tool_name`, listed by `node`, is one it can be given."""
+        if tool_name == TASK_TOOL:
+            return node.id == self.orchestrator.id
+        return tool_name in BUILTIN_TOOLS or self.tool_definition(tool_name) is not None
+
     def tools_of(self, node: Node) -> list[str]:
-        """The tools `node` may call: its list, plus `task` for an orchestrator with specialists."""
-        tools = list(node.config.tools)
-        if node.type == "Orchestrator" and self.specialists and TASK_TOOL not in tools:
+        """The tools `node` may call: the ones it lists that exist (once each), plus `task`
+        for the orchestrator when there are specialists."""
+        tools = list(dict.fromkeys(t for t in node.config.tools if self.offers(node, t)))
+        is_orchestrator = node.id == self.orchestrator.id
+        if is_orchestrator and self.specialists and TASK_TOOL not in tools:
             tools.append(TASK_TOOL)
         return tools
 
@@ -135,16 +159,33 @@ def _path(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _semantic_errors(definition: AgentDefinition) -> list[str]:
-    errors: list[str] = []
-    orchestrators = [i for i, n in enumerate(definition.nodes) if n.type == "Orchestrator"]
-    if len(orchestrators) != 1:
-        where = ", ".join(f"nodes[{i}]" for i in orchestrators) or "none"
-        errors.append(
-            f"{ROOT}.nodes: exactly one node must have type 'Orchestrator' "
-            f"(found {len(orchestrators)}: {where})"
-        )
+def _choose_orchestrator(nodes: list[Node]) -> tuple[str, list[str]]:
+    """The node that runs as the orchestrator, and warnings about the choice.
 
+    deepagents-runtime kept the last Orchestrator node it met and dropped the others; with
+    none, it ran the first node. We do the same, and say so in the result.
+    """
+    orchestrators = [(i, n) for i, n in enumerate(nodes) if n.type == "Orchestrator"]
+    if not orchestrators:
+        first = nodes[0]
+        return first.id, [
+            f"{ROOT}.nodes: no node has type Orchestrator; nodes[0] ('{first.config.name}') "
+            "ran as the orchestrator"
+        ]
+    index, chosen = orchestrators[-1]
+    if len(orchestrators) == 1:
+        return chosen.id, []
+    dropped = ", ".join(f"nodes[{i}] ('{n.config.name}')" for i, n in orchestrators[:-1])
+    return chosen.id, [
+        f"{ROOT}.nodes: {len(orchestrators)} nodes have type Orchestrator; nodes[{index}] "
+        f"('{chosen.config.name}') ran, as in deepagents-runtime, and {dropped} did not run"
+    ]
+
+
+def _check(definition: AgentDefinition) -> tuple[list[str], list[str]]:
+    """Errors that stop the definition, and warnings about what runs differently than written."""
+    errors: list[str] = []
+    warnings: list[str] = []
     tool_names: dict[str, int] = {}
     for i, tool in enumerate(definition.tool_definitions):
         path = f"{ROOT}.tool_definitions[{i}].name"
@@ -160,7 +201,6 @@ def _semantic_errors(definition: AgentDefinition) -> list[str]:
 
     ids: dict[str, int] = {}
     names: dict[str, int] = {}
-    has_specialist = any(n.type == "Specialist" for n in definition.nodes)
     for i, node in enumerate(definition.nodes):
         if node.id in ids:
             errors.append(
@@ -176,35 +216,68 @@ def _semantic_errors(definition: AgentDefinition) -> list[str]:
             )
         else:
             names[name] = i
-        seen: set[str] = set()
         for j, tool_name in enumerate(node.config.tools):
-            path = f"{ROOT}.nodes[{i}].config.tools[{j}]"
-            if tool_name in seen:
-                errors.append(f"{path}: tool '{tool_name}' is listed twice")
-            seen.add(tool_name)
-            if tool_name == TASK_TOOL:
-                if node.type != "Orchestrator":
-                    errors.append(f"{path}: '{TASK_TOOL}' is only available to the Orchestrator")
-                elif not has_specialist:
-                    errors.append(f"{path}: '{TASK_TOOL}' needs at least one Specialist node")
-            elif tool_name not in BUILTIN_TOOLS and tool_name not in tool_names:
-                errors.append(
-                    f"{path}: unknown tool '{tool_name}' (built-ins: {', '.join(BUILTIN_TOOLS)}, "
-                    f"{TASK_TOOL}; or a tool_definitions name)"
+            if not definition.offers(node, tool_name):
+                # deepagents-runtime skipped a tool it could not find, with a warning.
+                warnings.append(
+                    f"{ROOT}.nodes[{i}].config.tools[{j}]: unknown tool '{tool_name}' was "
+                    f"skipped (built-ins: {', '.join(BUILTIN_TOOLS)}, {TASK_TOOL} for the "
+                    "orchestrator; or a tool_definitions name)"
                 )
-    return errors
+    return errors, warnings
+
+
+def _is_agent_node(node: Any) -> bool:
+    """An ide-orchestrator graph node: type AgentNode, its settings under `data`."""
+    if not isinstance(node, dict):
+        return False
+    return node.get("type") == "AgentNode" or ("data" in node and "config" not in node)
+
+
+def foreign_shape(raw: dict[str, Any]) -> str | None:
+    """What a document that is not an agent_definition is, when we can tell."""
+    graph = raw.get("graph")
+    if graph is None and isinstance(raw.get("definition"), dict):
+        graph = raw["definition"].get("graph")
+    nodes = graph.get("nodes") if isinstance(graph, dict) else raw.get("nodes")
+    agent_nodes = isinstance(nodes, list) and any(
+        isinstance(n, dict)
+        and (n.get("type") == "AgentNode" or ("data" in n and "config" not in n))
+        for n in nodes
+    )
+    if graph is not None or agent_nodes:
+        return (
+            f"{ROOT}: this is an ide-orchestrator workflow specification (graph.nodes[].data "
+            "with llm_config), not an agent_definition: send nodes[{id, type: Orchestrator|"
+            "Specialist, config: {name, system_prompt, model: {provider, model}, tools}}]"
+        )
+    if not raw:
+        return (
+            f"{ROOT}: is empty; it needs nodes[{{id, type, config}}] with one Orchestrator "
+            "(ide-orchestrator's refinement sends {} until it has a specification)"
+        )
+    return None
 
 
 def parse_definition(raw: Any) -> AgentDefinition:
-    """Validate a raw `agent_definition`; InvalidAgentDefinitionError names every bad field."""
+    """Validate a raw `agent_definition`; InvalidAgentDefinitionError names every bad field.
+
+    What deepagents-runtime ran, we run: the returned definition's `warnings` say where it
+    was read leniently (several orchestrators, unknown tool names).
+    """
     if not isinstance(raw, dict):
         raise InvalidAgentDefinitionError(f"{ROOT}: must be an object, got {type(raw).__name__}")
+    foreign = foreign_shape(raw)
+    if foreign is not None:
+        raise InvalidAgentDefinitionError(foreign)
     try:
         definition = AgentDefinition.model_validate(raw)
     except ValidationError as exc:
         messages = [f"{_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise InvalidAgentDefinitionError("; ".join(messages)) from None
-    errors = _semantic_errors(definition)
+    orchestrator_id, chosen = _choose_orchestrator(definition.nodes)
+    definition = definition.model_copy(update={"orchestrator_id": orchestrator_id})
+    errors, warnings = _check(definition)
     if errors:
         raise InvalidAgentDefinitionError("; ".join(errors))
-    return definition
+    return definition.model_copy(update={"warnings": (*chosen, *warnings)})

@@ -84,15 +84,75 @@ def initial_state(input_payload: Mapping[str, Any]) -> AgentState:
     """The input state for a new run from a job's `input_payload`.
 
     Accepts `{"messages": [{"role", "content"}, ...]}` (roles system, developer, user,
-    assistant), or `{"input": "text"}` as a single user message; optional `files` seeds the
-    virtual filesystem with `{path: text}` or `{path: {"content": [lines], ...}}`.
+    assistant); or ide-orchestrator's `{"instructions", "context", "context_file_path"}`, whose
+    instructions and context become the user turn and whose context is seeded as the file at
+    `context_file_path`; or `{"input": "text"}` as a single user message. Optional `files`
+    seeds the virtual filesystem with `{path: text}` or `{path: {"content": [lines], ...}}`.
     """
-    messages: list[dict[str, Any]] = []
     raw_messages = input_payload.get("messages")
-    if raw_messages is None and isinstance(input_payload.get("input"), str):
-        raw_messages = [{"role": "user", "content": input_payload["input"]}]
+    if raw_messages is None:
+        raw_messages = _messages_from_text_fields(input_payload)
+    messages = _input_messages(raw_messages)
+    state = AgentState(messages=messages, stack=[], files={}, todos=[], usage={}, output=None)
+    raw_files = input_payload.get("files")
+    if raw_files is not None:
+        state["files"] = _input_files(raw_files)
+    context_file = _context_file(input_payload)
+    if context_file is not None:
+        state["files"] = {**context_file, **(state.get("files") or {})}
+    return state
+
+
+def _text_field(payload: Mapping[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"input_payload.{key}: must be text, got {type(value).__name__}")
+    return value
+
+
+def _messages_from_text_fields(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    instructions = _text_field(payload, "instructions")
+    if instructions is None:
+        text = _text_field(payload, "input")
+        if text:
+            return [{"role": "user", "content": text}]
+        keys = ", ".join(sorted(payload)) or "none"
+        raise InvalidInputError(
+            "input_payload: needs messages (a non-empty list of {role, content}) or "
+            f"instructions (text); it has: {keys}"
+        )
+    if not instructions.strip():
+        raise InvalidInputError("input_payload.instructions: must not be empty")
+    context = _text_field(payload, "context") or ""
+    path = _text_field(payload, "context_file_path")
+    turn = instructions
+    if context.strip():
+        where = f" (from {path})" if path else ""
+        turn += f"\n\nContext{where}:\n{context}"
+    elif path:
+        turn += f"\n\nThe file in question is {path}."
+    return [{"role": "user", "content": turn}]
+
+
+def _context_file(payload: Mapping[str, Any]) -> dict[str, FileData] | None:
+    path = _text_field(payload, "context_file_path")
+    context = _text_field(payload, "context")
+    if not path or not context:
+        return None
+    try:
+        key = normalize_path(path)
+    except ValueError as exc:
+        raise InvalidInputError(f"input_payload.context_file_path: {exc}") from None
+    stamp = now_iso()
+    return {key: FileData(content=context.split("\n"), created_at=stamp, modified_at=stamp)}
+
+
+def _input_messages(raw_messages: Any) -> list[dict[str, Any]]:
     if not isinstance(raw_messages, list) or not raw_messages:
         raise InvalidInputError("input_payload.messages: a non-empty list of messages is required")
+    messages: list[dict[str, Any]] = []
     for i, message in enumerate(raw_messages):
         where = f"input_payload.messages[{i}]"
         if not isinstance(message, dict):
@@ -104,11 +164,7 @@ def initial_state(input_payload: Mapping[str, Any]) -> AgentState:
         if not isinstance(content, (str, list)):
             raise InvalidInputError(f"{where}.content: must be a string or a list of parts")
         messages.append({"role": role, "content": content})
-    state = AgentState(messages=messages, stack=[], files={}, todos=[], usage={}, output=None)
-    raw_files = input_payload.get("files")
-    if raw_files is not None:
-        state["files"] = _input_files(raw_files)
-    return state
+    return messages
 
 
 def _input_files(raw: Any) -> dict[str, FileData]:
