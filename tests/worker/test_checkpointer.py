@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from testbed.servers import PostgresServer
-from workers.agent_executor.app import setup_checkpointer
+from workers.agent_executor.services import setup_checkpointer
 from workers.agent_executor.db_pool import connection_pool
 
 

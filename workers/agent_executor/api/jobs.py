@@ -1,0 +1,93 @@
+"""Job routes: run a CloudEvent (`POST /`), read a job's ledger row, cancel a job."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from contract.jobs import JOB_ID_RULE, is_valid_job_id
+from contract.nats import CANCEL_PREFIX, subject_token
+from workers.agent_executor.acks import Handled, http_status
+from workers.agent_executor.envelope import InvalidEventError
+from workers.agent_executor.handling import conflict, handle
+from workers.agent_executor.runner import JobIdConflictError
+from workers.agent_executor.services import services_of
+
+router = APIRouter()
+
+
+def _bad_job_id(job_id: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": {
+                "message": f"job_id {job_id[:64]!r}: must be {JOB_ID_RULE}",
+                "type": InvalidEventError.type,
+            }
+        },
+        status_code=400,
+    )
+
+
+@router.get("/jobs/{job_id}")
+async def job(job_id: str, request: Request) -> JSONResponse:
+    """The ledger row of `job_id`: status, attempts and the recorded result."""
+    if not is_valid_job_id(job_id):
+        return _bad_job_id(job_id)
+    services = services_of(request)
+    record = await services.runner.ledger.get(job_id)
+    if record is None:
+        return JSONResponse({"error": f"no job {job_id!r}"}, status_code=404)
+    return JSONResponse(record.as_json())
+
+
+@router.delete("/jobs/{job_id}")
+async def cancel(job_id: str, request: Request) -> JSONResponse:
+    """Ask whichever worker runs `job_id` to stop it; a queued job is cancelled on pickup."""
+    if not is_valid_job_id(job_id):
+        return _bad_job_id(job_id)
+    services = services_of(request)
+    record = await services.runner.ledger.get(job_id)
+    if record is not None and record.status != "running":
+        return JSONResponse(
+            {"job_id": job_id, "cancel": "too late", "status": record.status}, status_code=409
+        )
+    await services.runner.ledger.request_cancel(job_id)
+    await services.nc.publish(
+        CANCEL_PREFIX + subject_token(job_id), json.dumps({"job_id": job_id}).encode()
+    )
+    await services.nc.flush()
+    return JSONResponse({"job_id": job_id, "cancel": "requested"}, status_code=202)
+
+
+@router.post("/")
+async def execute(request: Request) -> JSONResponse:
+    """Run a CloudEvent (structured or binary) the same way as one from NATS."""
+    services = services_of(request)
+    handling = await handle(services.runner, await request.body(), dict(request.headers))
+    status = http_status(handling.handled)
+    error = {"error": {"message": handling.error, "type": handling.error_type}}
+    if handling.handled is Handled.INVALID and handling.job_id is not None:
+        try:
+            failed = await services.runner.fail(
+                handling.job_id, handling.error, handling.error_type, handling.digest
+            )
+        except JobIdConflictError as exc:
+            handling = conflict(handling.job_id, str(exc))
+            return JSONResponse(
+                {"error": {"message": handling.error, "type": handling.error_type}},
+                status_code=http_status(handling.handled),
+            )
+        event = await services.publisher.publish(failed.job_id, failed.outcome, failed.data, None)
+        return JSONResponse(event, status_code=status)
+    if handling.handled is Handled.FINISHED and handling.result is not None:
+        result = handling.result
+        event = await services.publisher.publish(
+            result.job_id, result.outcome, result.data, handling.traceparent
+        )
+        return JSONResponse(event, status_code=status)
+    if handling.handled in (Handled.TRANSIENT, Handled.BUSY):
+        headers = {"Retry-After": str(int(handling.retry_after or 5))}
+        return JSONResponse(error, status_code=status, headers=headers)
+    return JSONResponse(error, status_code=status)

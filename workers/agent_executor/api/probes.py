@@ -1,0 +1,65 @@
+"""Probes and metrics: `/health`, `/ready`, `/metrics` (open to kubelet and monitoring)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import AsyncConnectionPool
+
+from contract.runtime import HEALTH_PATH, METRICS_PATH, READY_PATH
+from workers.agent_executor.services import Services, services_of
+
+READY_TIMEOUT_SECONDS = 2.0
+
+router = APIRouter()
+
+
+async def _check(coro: Any) -> str:
+    try:
+        await asyncio.wait_for(coro, READY_TIMEOUT_SECONDS)
+    except Exception:
+        return "down"
+    return "up"
+
+
+async def _postgres(pool: AsyncConnectionPool) -> None:
+    async with pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
+        await conn.execute("SELECT 1")
+
+
+async def _nats(services: Services) -> None:
+    if not services.nc.is_connected:
+        raise ConnectionError("NATS disconnected")
+    await services.js.account_info()
+
+
+@router.get(HEALTH_PATH)
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get(READY_PATH)
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: real queries to PostgreSQL, Redis/Dragonfly and NATS."""
+    services = services_of(request)
+    checks = await asyncio.gather(
+        _check(_postgres(services.pool)),
+        _check(services.redis.ping()),
+        _check(_nats(services)),
+    )
+    report = dict(zip(("postgres", "dragonfly", "nats"), checks, strict=True))
+    status = "ready" if all(v == "up" for v in checks) else "not ready"
+    return JSONResponse(
+        {"status": status, "services": report}, status_code=200 if status == "ready" else 503
+    )
+
+
+@router.get(METRICS_PATH)
+async def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
