@@ -1,4 +1,5 @@
-"""`agentplane`: validate, render and diff AgentExecutor claims locally, with no cluster."""
+"""`agentplane`: validate, render and diff AgentExecutor claims locally, with no cluster; submit
+and follow jobs on a running executor (`agentplane jobs`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from functions.jobs_cli.commands import add_jobs_parser
 from functions.render.errors import RenderError
 from functions.render.gitops import GitError
 from functions.render.local_function import LocalFunction
@@ -122,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", required=True, help="git ref to compare against, e.g. origin/main")
     diff.add_argument("--format", choices=("text", "markdown"), default="text")
     diff.set_defaults(handler=diff_command)
+
+    add_jobs_parser(sub)
     return parser
 
 
