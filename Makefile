@@ -4,7 +4,7 @@ VENV_STAMP := .venv/.bootstrapped
 EXAMPLE   := functions/agent_executor/example/xr.yaml
 CLAIMS    := $(wildcard claims)
 
-.PHONY: install render test golden bench lint run-function dev-services run-worker clean chaos
+.PHONY: install render test golden bench lint run-function dev-services run-worker clean chaos demo
 
 $(VENV_STAMP): pyproject.toml uv.lock scripts/bootstrap.sh
 	./scripts/bootstrap.sh function cli worker dev
@@ -14,6 +14,9 @@ install: $(VENV_STAMP) ## create .venv with the function and dev dependencies
 
 render: $(VENV_STAMP) ## render the example claims: no cluster, no services
 	$(PY) -m functions.render render $(EXAMPLE) $(CLAIMS)
+
+demo: $(VENV_STAMP) ## NATS, Redis, PostgreSQL, a fake LLM and a worker; one job submitted and streamed to its result
+	$(PY) scripts/demo.py
 
 test: $(VENV_STAMP) ## the whole test suite
 	$(PY) -m pytest
