@@ -18,6 +18,7 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -37,6 +38,7 @@ from functions.jobs_cli.models import JobOutcome, Outcome
 STATUS_SUBJECTS = "agent.status.*"
 BATCH = 256
 FETCH_WAIT_SECONDS = 5.0
+RETRY_SECONDS = 1.0
 # The server deletes the reader's consumer this long after the CLI stops asking (killed, say).
 INACTIVE_SECONDS = 60.0
 # A poison job's failed result is published just before its dead letter: wait that long for it.
@@ -56,6 +58,9 @@ class StreamTail:
     subject: str
     start: datetime | None  # None: only messages stored after the consumer exists
     last_seq: int = 0
+    # Once a stream sequence is known to be read (or older than the reader), a replaced
+    # consumer continues after it, so nothing stored in between is missed.
+    _anchored: bool = False
     _sub: Any = field(default=None, repr=False)
 
     async def open(self) -> bool:
@@ -64,16 +69,20 @@ class StreamTail:
             self._sub = await self.js.pull_subscribe(self.subject, config=self._config())
         except NotFoundError:
             return False
+        if self.start is None and not self._anchored:
+            # A NEW consumer starts after the stream's last message at its creation.
+            self.last_seq = (await self._sub.consumer_info()).delivered.stream_seq
+            self._anchored = True
         return True
 
     def _config(self) -> ConsumerConfig:
+        # File storage (the default): the consumer outlives a NATS restart.
         config = ConsumerConfig(
             ack_policy=AckPolicy.NONE,
             headers_only=True,
             inactive_threshold=INACTIVE_SECONDS,
-            mem_storage=True,
         )
-        if self.last_seq:
+        if self._anchored:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
             config.opt_start_seq = self.last_seq + 1
         elif self.start is None:
@@ -92,8 +101,13 @@ class StreamTail:
             return []
         except ConnectionClosedError as exc:
             raise JobsError("lost the connection to NATS") from exc
+        except NatsError:
+            # Reconnecting: nats-py refuses requests meanwhile; ask again shortly.
+            await asyncio.sleep(RETRY_SECONDS)
+            return []
         if messages and messages[-1].metadata is not None:
             self.last_seq = messages[-1].metadata.sequence.stream
+            self._anchored = True
         return messages
 
     async def _keep_consumer(self) -> None:
@@ -103,8 +117,9 @@ class StreamTail:
         except NotFoundError:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
-            await self.open()
-        except NatsTimeoutError:
+            if not await self.open():
+                raise JobsError(f"no JetStream stream takes {self.subject} any more") from None
+        except NatsError:
             pass  # NATS is reconnecting; ask again after the next quiet fetch
 
     async def close(self) -> None:
