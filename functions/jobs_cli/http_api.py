@@ -24,6 +24,10 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 IDLE_SECONDS = 15.0
 
 
+class UnreachableError(JobsError):
+    """The API did not answer at all (refused, reset, timed out): maybe only for a while."""
+
+
 class ApiClient:
     """One HTTP connection pool to the API; every failure is a JobsError naming the API."""
 
@@ -71,30 +75,27 @@ class ApiClient:
         """The job's events after `last_id` (all kept ones without it), as the server sends them.
 
         Raises httpx.ReadTimeout after IDLE_SECONDS of silence and httpx.TransportError when
-        the stream breaks: the caller decides whether to resume.
+        the stream breaks or cannot be opened: the caller decides whether to resume.
         """
         path = f"{_job_path(job_id)}/events"
         headers = {"Accept": "text/event-stream"}
         if last_id:
             headers["Last-Event-ID"] = last_id
-        try:
-            async with self.http.stream("GET", path, headers=headers) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise self._refused(response, f"GET {path}")
-                parser = SseParser(last_id=last_id)
-                async for line in response.aiter_lines():
-                    message = parser.feed(line)
-                    if message is not None:
-                        yield stream_event(message)
-        except httpx.ConnectError as exc:
-            raise JobsError(f"cannot reach {self.target.describe()}: {exc}") from exc
+        async with self.http.stream("GET", path, headers=headers) as response:
+            if response.status_code != 200:
+                await response.aread()
+                raise self._refused(response, f"GET {path}")
+            parser = SseParser(last_id=last_id)
+            async for line in response.aiter_lines():
+                message = parser.feed(line)
+                if message is not None:
+                    yield stream_event(message)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise JobsError(f"cannot reach {self.target.describe()}: {exc}") from exc
+            raise UnreachableError(f"cannot reach {self.target.describe()}: {exc}") from exc
 
     def _refused(self, response: httpx.Response, request: str) -> JobsError:
         status = response.status_code

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 
 import httpx
 
 from functions.jobs_cli.errors import JobsError
-from functions.jobs_cli.http_api import ApiClient
+from functions.jobs_cli.http_api import ApiClient, UnreachableError
 from functions.jobs_cli.job_input import Submission
 from functions.jobs_cli.models import END_EVENT, CancelReply, JobOutcome, LedgerRow
 from functions.jobs_cli.targets import ApiTarget
@@ -47,6 +48,7 @@ async def watch(target: ApiTarget, job_id: str, sink: Sink) -> int:
     """Show a job already submitted, from its first kept event to its outcome."""
     async with AsyncExitStack() as stack:
         api = await _client(stack, target)
+        await api.get(job_id)  # a wrong URL or token is an error now, not a retry later
         return (await follow(api, job_id, sink)).exit_code
 
 
@@ -68,35 +70,59 @@ async def cancel(target: ApiTarget, job_id: str) -> CancelReply:
 
 
 async def follow(api: ApiClient, job_id: str, sink: Sink) -> JobOutcome:
-    """Show the job's events until `end`, then its outcome from the ledger."""
-    last_id: str | None = None
+    """Show the job's events until `end`, then its outcome from the ledger.
+
+    A worker restarting behind the API (or the API itself) only pauses the following: the
+    stream is read again from the last event shown once it answers.
+    """
+    cursor = _Cursor()
+    unreachable = False
     while True:
         try:
-            async for event in api.events(job_id, last_id):
-                last_id = event.id or last_id
-                sink.event(event)
-                if event.event_type == END_EVENT:
-                    outcome = await _recorded(api, job_id)
-                    sink.result(outcome)
-                    return outcome
-        except httpx.ReadTimeout:
-            pass  # quiet: a job still thinking, or an `end` that was never written
-        except httpx.TransportError as exc:
-            sink.note(f"the event stream broke ({exc}); resuming")
-        row = await api.get(job_id)
-        finished = row.finished() if row is not None else None
+            ended = await _show(api, job_id, cursor, sink)
+            finished = await (_recorded(api, job_id) if ended else _finished(api, job_id))
+            unreachable = False
+        except (httpx.TransportError, UnreachableError) as exc:
+            if not unreachable:
+                sink.note(f"lost the event stream ({exc}); resuming when the API answers")
+            unreachable, finished = True, None
         if finished is not None:
             sink.result(finished)
             return finished
-        # Not finished: read on from the last event, after a pause (a server that keeps
-        # closing the stream is not hammered).
+        # Read on from the last event, after a pause: a server that keeps closing the stream
+        # is not hammered.
         await asyncio.sleep(RECONNECT_SECONDS)
+
+
+@dataclass
+class _Cursor:
+    """The id of the last event shown: where a resumed stream starts (`Last-Event-ID`)."""
+
+    last_id: str | None = None
+
+
+async def _show(api: ApiClient, job_id: str, cursor: _Cursor, sink: Sink) -> bool:
+    """Show events after the cursor: True at `end`, False when the stream closed without it
+    or stayed quiet for IDLE_SECONDS (a job still thinking, or an `end` never written)."""
+    try:
+        async for event in api.events(job_id, cursor.last_id):
+            cursor.last_id = event.id or cursor.last_id
+            sink.event(event)
+            if event.event_type == END_EVENT:
+                return True
+    except httpx.ReadTimeout:
+        pass
+    return False
+
+
+async def _finished(api: ApiClient, job_id: str) -> JobOutcome | None:
+    row = await api.get(job_id)
+    return row.finished() if row is not None else None
 
 
 async def _recorded(api: ApiClient, job_id: str) -> JobOutcome:
     for _ in range(LEDGER_ATTEMPTS):
-        row = await api.get(job_id)
-        finished = row.finished() if row is not None else None
+        finished = await _finished(api, job_id)
         if finished is not None:
             return finished
         await asyncio.sleep(LEDGER_PAUSE_SECONDS)
