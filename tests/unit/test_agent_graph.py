@@ -346,7 +346,7 @@ def test_bad_tool_arguments_become_the_tool_result(fake: FakeOpenAI) -> None:
             ToolCall("read_file", "{not json"),
             ToolCall("read_file", {"path": "/missing.md"}),
             ToolCall("write_file", {"path": "/x"}),
-            ToolCall("no_such_tool", {}),
+            ToolCall("no_such_tool", {}, hallucinated=True),
         ),
         text("Recovered."),
     )
