@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "agent.execute.bench"
 USER_TEXT = "Write a report."
 ANSWER_TEXT = "All done, the report is in /notes.md."
-TOOL_ARGUMENTS = {"path": "/notes.md", "content": "fact one\nfact two\nfact three"}
+TOOL_ARGUMENTS = {"file_path": "/notes.md", "content": "fact one\nfact two\nfact three"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 # The bare baseline's pool: POSTGRES_POOL_MAX's default, which the worker uses too (plus one
@@ -663,7 +663,7 @@ async def fake_capacity(base_url: str, requests: int, concurrency: int) -> float
     messages: Any = [
         {"role": "user", "content": USER_TEXT},
         {"role": "assistant", "content": None, "tool_calls": []},
-        {"role": "tool", "tool_call_id": "call_bench_0", "content": "Created file /notes.md"},
+        {"role": "tool", "tool_call_id": "call_bench_0", "content": "Updated file /notes.md"},
     ]
     gate = asyncio.Semaphore(concurrency)
 

@@ -190,7 +190,9 @@ def plan_jobs(count: int, rng: random.Random, run: str, error_rate: float = 0.0)
         if kind == "text":
             replies[("orchestrator", 0)] = final
         elif kind == "tool":
-            write = ToolCall("write_file", {"path": f"/reports/{job_id}.md", "content": job_id})
+            write = ToolCall(
+                "write_file", {"file_path": f"/reports/{job_id}.md", "content": job_id}
+            )
             replies[("orchestrator", 0)] = tool_calls(write, latency=latency())
             replies[("orchestrator", 1)] = final
         else:

@@ -189,7 +189,7 @@ def test_the_orchestrator_is_offered_its_tools(fake: FakeOpenAI) -> None:
 
 def test_a_written_file_is_in_the_result_and_in_a_state_update(fake: FakeOpenAI) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/report.md", "content": "# Report\nok"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/report.md", "content": "# Report\nok"})),
         text("Wrote the report."),
     )
     run = _run(fake)
@@ -198,7 +198,7 @@ def test_a_written_file_is_in_the_result_and_in_a_state_update(fake: FakeOpenAI)
     assert result["files"]["/report.md"]["content"] == ["# Report", "ok"]
     updates = run.sink.of("on_state_update")
     assert any("/report.md" in u["files"] for u in updates)
-    assert _tool_messages(fake.requests[1])[0]["content"] == "Created file /report.md"
+    assert _tool_messages(fake.requests[1])[0]["content"] == "Updated file /report.md"
 
 
 def test_the_orchestrator_delegates_to_a_specialist_through_task(fake: FakeOpenAI) -> None:
@@ -228,7 +228,9 @@ def test_the_orchestrator_delegates_to_a_specialist_through_task(fake: FakeOpenA
 def test_a_specialist_shares_the_files(fake: FakeOpenAI) -> None:
     fake.script(
         tool_calls(ToolCall("task", {"subagent_type": "res", "description": "Write it."})),
-        tool_calls(ToolCall("write_file", {"path": "/notes.md", "content": "n"}), model=SPEC_MODEL),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/notes.md", "content": "n"}), model=SPEC_MODEL
+        ),
         text("Written.", model=SPEC_MODEL),
         text("Done.", model=ORCH_MODEL),
     )
@@ -242,7 +244,7 @@ def test_tool_calls_after_a_task_run_once_the_specialist_answered(fake: FakeOpen
     fake.script(
         tool_calls(
             ToolCall("task", {"subagent_type": "researcher", "description": "Go."}, id="t1"),
-            ToolCall("write_file", {"path": "/after.md", "content": "x"}, id="w1"),
+            ToolCall("write_file", {"file_path": "/after.md", "content": "x"}, id="w1"),
             model=ORCH_MODEL,
         ),
         text("Spec answer.", model=SPEC_MODEL),
@@ -267,7 +269,7 @@ def test_an_unknown_specialist_is_an_error_result_not_an_exception(fake: FakeOpe
 
 def test_events_come_in_order(fake: FakeOpenAI) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "a"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "a"})),
         text("Finished now.", chunks=3),
     )
     run = _run(fake)
@@ -282,8 +284,8 @@ def test_events_come_in_order(fake: FakeOpenAI) -> None:
         "on_state_update",
     ]
     start, end = run.sink.of("on_tool_start")[0], run.sink.of("on_tool_end")[0]
-    assert (start["tool"], start["input"]) == ("write_file", {"path": "/a.md", "content": "a"})
-    assert (end["tool"], end["output"]) == ("write_file", "Created file /a.md")
+    assert (start["tool"], start["input"]) == ("write_file", {"file_path": "/a.md", "content": "a"})
+    assert (end["tool"], end["output"]) == ("write_file", "Updated file /a.md")
     streams = run.sink.of("on_llm_stream")
     assert "".join(s["delta"] for s in streams) == "Finished now."
     assert {s["node_id"] for s in streams} == {"lead"}
@@ -344,8 +346,8 @@ def test_bad_tool_arguments_become_the_tool_result(fake: FakeOpenAI) -> None:
     fake.script(
         tool_calls(
             ToolCall("read_file", "{not json"),
-            ToolCall("read_file", {"path": "/missing.md"}),
-            ToolCall("write_file", {"path": "/x"}),
+            ToolCall("read_file", {"file_path": "/missing.md"}),
+            ToolCall("write_file", {"file_path": "/x"}),
             ToolCall("no_such_tool", {}, hallucinated=True),
         ),
         text("Recovered."),
@@ -353,9 +355,13 @@ def test_bad_tool_arguments_become_the_tool_result(fake: FakeOpenAI) -> None:
     run = _run(fake)
     results = [m["content"] for m in _tool_messages(fake.requests[1])]
     assert results[0].startswith("Error: the arguments are not valid JSON")
-    assert results[1] == "Error: File '/missing.md' not found"
-    assert results[2].startswith("Error: invalid arguments for write_file")
-    assert results[3].startswith("Error: there is no tool 'no_such_tool'")
+    assert results[1:] == [
+        "Error: File '/missing.md' not found",
+        "Error invoking tool 'write_file' with kwargs {'file_path': '/x'} with error:\n"
+        " content: Field required\n Please fix the error and try again.",
+        "Error: no_such_tool is not a valid tool, try one of [write_todos, ls, read_file, "
+        "write_file, edit_file, add, slow].",
+    ]
     assert run.state["output"] == "Recovered."
 
 
@@ -382,7 +388,7 @@ def test_a_run_resumes_after_a_failed_llm_call_without_repeating_the_first(
     fake: FakeOpenAI,
 ) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/step1.md", "content": "one"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/step1.md", "content": "one"})),
         error(500),
     )
     checkpointer = InMemorySaver()
@@ -410,7 +416,7 @@ def test_a_run_resumes_after_a_failed_llm_call_without_repeating_the_first(
     assert state["output"] == "Resumed and finished."
     assert state["files"]["/step1.md"]["content"] == ["one"]
     # The resumed call carries the first call's tool result: nothing before it was repeated.
-    assert _tool_messages(fake.requests[2])[0]["content"] == "Created file /step1.md"
+    assert _tool_messages(fake.requests[2])[0]["content"] == "Updated file /step1.md"
     assert "on_tool_start" not in second_sink.types()
     assert state["usage"] == {ORCH_MODEL: {"prompt_tokens": 20, "completion_tokens": 10}}
 

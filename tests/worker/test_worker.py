@@ -131,7 +131,9 @@ def test_the_orchestrator_delegates_and_written_files_reach_the_result_and_the_e
     start_worker()
     fake.script(
         tool_calls(ToolCall("task", {"subagent_type": "researcher", "description": "find facts"})),
-        tool_calls(ToolCall("write_file", {"path": "/notes.md", "content": "fact one\nfact two"})),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/notes.md", "content": "fact one\nfact two"})
+        ),
         text("facts written to /notes.md"),
         text("Report: see /notes.md"),
     )
@@ -202,7 +204,7 @@ def test_a_run_over_its_token_budget_fails_with_a_typed_error(
 ) -> None:
     start_worker(TOKEN_BUDGET_PER_RUN="20")
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "x"}), usage=(15, 10)),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "x"}), usage=(15, 10)),
         text("never reached"),
     )
     body = job()
@@ -233,7 +235,7 @@ def test_a_killed_worker_resumes_from_the_checkpoint_without_repeating_finished_
 ) -> None:
     first = start_worker()
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/draft.md", "content": "draft"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/draft.md", "content": "draft"})),
         text("interrupted answer", latency=30),  # in flight when the worker dies
         text("final answer"),
     )

@@ -32,10 +32,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # Re-exported: ModelConfig was defined here, and callers import it from here.
+from workers.agent_executor.agent.builtin_tools import BUILTIN_NAMES
 from workers.agent_executor.agent.model_config import ModelConfig as ModelConfig
 from workers.agent_executor.agent.ports import InvalidAgentDefinitionError
 
-BUILTIN_TOOLS: tuple[str, ...] = ("write_todos", "ls", "read_file", "write_file", "edit_file")
+# deepagents' built-ins, in the order it offered them.
+BUILTIN_TOOLS: tuple[str, ...] = BUILTIN_NAMES
 TASK_TOOL = "task"
 ROOT = "agent_definition"
 # What the OpenAI API accepts as a function name.

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from workers.agent_executor.agent.builtin_tools import BUILTIN_SCHEMAS, run_builtin
 from workers.agent_executor.agent.definition import (
     BUILTIN_TOOLS,
     TASK_TOOL,
@@ -36,16 +37,15 @@ from workers.agent_executor.agent.definition import (
     Node,
 )
 from workers.agent_executor.agent.files import (
-    BUILTIN_TOOL_SCHEMAS,
     FileData,
     Todo,
     normalize_path,
     now_iso,
-    run_builtin,
 )
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError, EventSink, TokenBudget
 from workers.agent_executor.agent.scripts import run_tool_script
+from workers.agent_executor.agent.tool_protocol import not_a_tool
 
 LLM_NODE = "llm"
 TOOLS_NODE = "tools"
@@ -263,8 +263,8 @@ class _Agent:
         for name in definition.tools_of(node):
             if name == TASK_TOOL:
                 schemas.append(cls._task_schema(definition))
-            elif name in BUILTIN_TOOL_SCHEMAS:
-                schemas.append(BUILTIN_TOOL_SCHEMAS[name])
+            elif name in BUILTIN_SCHEMAS:
+                schemas.append(BUILTIN_SCHEMAS[name])
             else:
                 tool = definition.tool_definition(name)
                 assert tool is not None  # parse_definition checked every name
@@ -401,10 +401,7 @@ class _Agent:
             if args is None:
                 text = error or "Error: invalid arguments"
             elif name not in allowed:
-                text = (
-                    f"Error: there is no tool '{name}' for you; available tools: "
-                    f"{', '.join(allowed) or 'none'}"
-                )
+                text = not_a_tool(name, allowed)
             elif name == TASK_TOOL:
                 specialist, text = self._task_target(definition, args)
                 if specialist is not None:
