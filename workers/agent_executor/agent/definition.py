@@ -14,11 +14,15 @@ nodes:
       description: ...
       system_prompt: ...
       model: {provider: openai, model: gpt-4o-mini, temperature: 0.2, max_tokens: 1024}
-      tools: [write_todos, write_file, task]
+      tools: [fetch_weather]  # built-ins need no listing (listing them is allowed)
   - id: researcher
     type: Specialist
     config: {...}
 ```
+
+Every agent is offered deepagents' built-ins (`write_todos`, `ls`, `read_file`, `write_file`,
+`edit_file`, `glob`, `grep`), the orchestrator also `task`, then the tools its node lists:
+`tool_names_offered(node)`.
 
 Unknown keys (layout hints from editors and the like) are ignored; everything the agent uses is
 checked, and every error names its field path (`agent_definition.nodes[1].config.tools[0]`).
@@ -36,7 +40,7 @@ from workers.agent_executor.agent.builtin_tools import BUILTIN_NAMES
 from workers.agent_executor.agent.model_config import ModelConfig as ModelConfig
 from workers.agent_executor.agent.ports import InvalidAgentDefinitionError
 
-# deepagents' built-ins, in the order it offered them.
+# deepagents' built-ins, in the order it offered them; every agent has them unlisted.
 BUILTIN_TOOLS: tuple[str, ...] = BUILTIN_NAMES
 TASK_TOOL = "task"
 ROOT = "agent_definition"
@@ -109,7 +113,12 @@ class AgentDefinition(_Model):
         raise KeyError(node_id)
 
     def specialist(self, name_or_id: str) -> Node | None:
-        """The specialist whose config name (or else id) is `name_or_id`."""
+        """The specialist whose config name (or else id) is `name_or_id`.
+
+        deepagents-runtime named each subagent by `config.name` (display names with spaces,
+        such as "Guardrail Agent"): that is the `subagent_type` real prompts use. The node id
+        is accepted too, as it always was here.
+        """
         for node in self.specialists:
             if node.config.name == name_or_id:
                 return node
@@ -123,11 +132,26 @@ class AgentDefinition(_Model):
         return next((t for t in self.tool_definitions if t.name == name), None)
 
     def tools_of(self, node: Node) -> list[str]:
-        """The tools `node` may call: its list, plus `task` for an orchestrator with specialists."""
-        tools = list(node.config.tools)
-        if node.type == "Orchestrator" and self.specialists and TASK_TOOL not in tools:
-            tools.append(TASK_TOOL)
-        return tools
+        """The tools `node` is offered and may call: `tool_names_offered(node)` less any name
+        without a tool_definition (deepagents-runtime skipped those, with a warning)."""
+        return [
+            name
+            for name in tool_names_offered(node)
+            if name in BUILTIN_TOOLS or name == TASK_TOOL or self.tool_definition(name)
+        ]
+
+
+def tool_names_offered(node: Node) -> list[str]:
+    """The tools `node`'s model is offered, in deepagents' order.
+
+    The built-ins, then `task` for the orchestrator (always: deepagents' general-purpose
+    subagent exists even without specialists), then the node's own tools as listed. A listed
+    built-in is not offered twice; `task` listed by a specialist is not offered (deepagents-
+    runtime skipped tool names it had no tool_definition for, and subagents had no `task`).
+    """
+    own = [t for t in node.config.tools if t not in BUILTIN_TOOLS and t != TASK_TOOL]
+    task = [TASK_TOOL] if node.type == "Orchestrator" else []
+    return [*BUILTIN_TOOLS, *task, *dict.fromkeys(own)]
 
 
 def _path(loc: Sequence[int | str]) -> str:
@@ -162,7 +186,6 @@ def _semantic_errors(definition: AgentDefinition) -> list[str]:
 
     ids: dict[str, int] = {}
     names: dict[str, int] = {}
-    has_specialist = any(n.type == "Specialist" for n in definition.nodes)
     for i, node in enumerate(definition.nodes):
         if node.id in ids:
             errors.append(
@@ -184,12 +207,11 @@ def _semantic_errors(definition: AgentDefinition) -> list[str]:
             if tool_name in seen:
                 errors.append(f"{path}: tool '{tool_name}' is listed twice")
             seen.add(tool_name)
-            if tool_name == TASK_TOOL:
-                if node.type != "Orchestrator":
-                    errors.append(f"{path}: '{TASK_TOOL}' is only available to the Orchestrator")
-                elif not has_specialist:
-                    errors.append(f"{path}: '{TASK_TOOL}' needs at least one Specialist node")
-            elif tool_name not in BUILTIN_TOOLS and tool_name not in tool_names:
+            if tool_name in BUILTIN_TOOLS or tool_name == TASK_TOOL:
+                # Listing one is allowed: it is offered anyway (see tool_names_offered), as
+                # deepagents gave them to every agent unlisted.
+                continue
+            if tool_name not in tool_names:
                 errors.append(
                     f"{path}: unknown tool '{tool_name}' (built-ins: {', '.join(BUILTIN_TOOLS)}, "
                     f"{TASK_TOOL}; or a tool_definitions name)"
