@@ -153,6 +153,12 @@ def _answer(head: bytes, body: bytes) -> tuple[bytes, float]:
         return _http("400 Bad Request", b'{"error": "stream only"}', "application/json"), 0.0
     model = str(request.get("model", "fake-0ms"))
     tool = request["messages"][-1].get("role") == "user"
+    offered = [(t.get("function") or {}).get("name") for t in request.get("tools") or []]
+    if tool and "write_file" not in offered:
+        # Like a real model (and testbed's strict fake): never call a tool that was not offered.
+        return _http(
+            "400 Bad Request", b'{"error": "write_file not offered"}', "application/json"
+        ), 0.0
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     key = (model, tool, include_usage)
     response = _ANSWERS.get(key)

@@ -243,12 +243,13 @@ def request_step(messages: Sequence[dict[str, Any]]) -> tuple[str | None, Step]:
     system = next((m for m in messages if m.get("role") == "system"), None)
     agent = "?"
     if system is not None:
+        # The worker appends notes on the built-in tools: the definition's prompt comes first.
         prompt = _content_text(system.get("content"))
         agent = (
             "researcher"
-            if prompt == SPECIALIST_PROMPT
+            if prompt.startswith(SPECIALIST_PROMPT)
             else "orchestrator"
-            if prompt == ORCHESTRATOR_PROMPT
+            if prompt.startswith(ORCHESTRATOR_PROMPT)
             else "?"
         )
     turns = sum(1 for m in messages if m.get("role") == "assistant")
