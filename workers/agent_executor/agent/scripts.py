@@ -5,24 +5,29 @@ sandbox (`workers.agent_executor.agent.sandbox`): a supervisor process that enfo
 limit and kills everything the script started, kernel limits, a clean environment, another
 user when the worker is root, and a non-dumpable worker so its secrets stay closed.
 
-The script is Python source run as `python -I -c <script>`: it reads its arguments as JSON on
-stdin and prints its result to stdout.
+Two formats (`script_kind`): a stdin script reads JSON arguments on stdin and prints its
+result; a tool module (deepagents-runtime's format) defines a LangChain tool or a function,
+which `tool_driver` calls with the arguments. `runtime.dependencies` are checked, never
+installed: a missing one fails the call with its name.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from workers.agent_executor.agent.ports import ToolScriptError
 from workers.agent_executor.agent.sandbox.limits import DEFAULT_LIMITS, SandboxLimits
 from workers.agent_executor.agent.sandbox.runner import SandboxResult, run_sandboxed
+from workers.agent_executor.agent.script_kind import script_kind
+from workers.agent_executor.agent.tool_driver import encode_request
 
 MAX_OUTPUT_CHARS = 100_000
 STDERR_TAIL_CHARS = 2_000
+DRIVER_SOURCE = (Path(__file__).parent / "tool_driver.py").read_text()
 DISABLED_MESSAGE = (
     "Error: tool '{name}' cannot run: tool scripts are disabled on this worker "
     "(ALLOW_TOOL_SCRIPTS=false)."
@@ -68,12 +73,20 @@ async def run_script(
     args: Mapping[str, Any],
     time_limit: float,
     *,
+    name: str = "tool",
+    dependencies: Sequence[str] = (),
     limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> str:
     """The script's result for `args`, or ToolScriptError (failure, timeout, limit)."""
+    header = {
+        "mode": script_kind(script),
+        "name": name,
+        "source": script,
+        "dependencies": list(dependencies),
+    }
     result = await run_sandboxed(
-        [sys.executable, "-I", "-c", script],
-        json.dumps(dict(args)).encode(),
+        [sys.executable, "-I", "-c", DRIVER_SOURCE],
+        encode_request(header, args),
         time_limit,
         limits,
     )
@@ -83,12 +96,18 @@ async def run_script(
 
 
 async def run_tool_script(
-    name: str, script: str, args: Mapping[str, Any], *, allowed: bool, time_limit: float
+    name: str,
+    script: str,
+    args: Mapping[str, Any],
+    *,
+    allowed: bool,
+    time_limit: float,
+    dependencies: Sequence[str] = (),
 ) -> str:
     """The tool result text: the script's output, or why it did not run or failed."""
     if not allowed:
         return DISABLED_MESSAGE.format(name=name)
     try:
-        return await run_script(script, args, time_limit)
+        return await run_script(script, args, time_limit, name=name, dependencies=dependencies)
     except ToolScriptError as exc:
         return f"Error: tool '{name}' failed: {exc}"
