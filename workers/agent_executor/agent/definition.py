@@ -87,9 +87,15 @@ class Node(_Model):
 
 
 class ToolRuntime(_Model):
-    """How a defined tool runs: Python source that reads JSON args on stdin, prints the result."""
+    """How a defined tool runs: Python source, either a script that reads JSON args on stdin
+    and prints the result, or a module defining a LangChain tool or a function to call.
+
+    `dependencies` (requirement strings such as `requests>=2`) are checked before the script
+    runs, never installed: a missing one fails the call with its name.
+    """
 
     script: str = Field(min_length=1)
+    dependencies: list[str] = Field(default_factory=list)
 
 
 class ToolDefinition(_Model):

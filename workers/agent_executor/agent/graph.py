@@ -473,6 +473,7 @@ class _Agent:
                     args,
                     allowed=self.allow_tool_scripts,
                     time_limit=self.script_timeout,
+                    dependencies=tool.runtime.dependencies,
                 )
             await run.events.emit("on_tool_end", {"tool": name, "output": text, **meta})
             messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
