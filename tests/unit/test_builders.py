@@ -481,10 +481,11 @@ def test_network_policy_allows_https_for_llm_apis() -> None:
 
 
 def test_network_policy_admits_ingress_on_8080_only() -> None:
+    # Who may call is in test_api_access.py; here only that nothing else is open.
     policy = build_network_policy(WORKLOAD, spec_with())["spec"]
 
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert [rule["ports"] for rule in policy["ingress"]] == [[{"port": 8080, "protocol": "TCP"}]]
 
 
 def test_network_policy_is_composed_unless_disabled() -> None:
