@@ -1,4 +1,4 @@
-"""Who may call the worker (DESIGN section 3, `api`): the NetworkPolicy's ingress."""
+"""Who may call the worker (DESIGN section 3, `api`): NetworkPolicy ingress and the token env."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from functions.agent_executor.builders.deployment import build_deployment
 from functions.agent_executor.builders.network_policy import build_network_policy
-from functions.agent_executor.names import Workload
+from functions.agent_executor.names import CONTAINER, Workload
 
 from .xr_helpers import WORKLOAD, spec_with
 
@@ -85,3 +86,50 @@ def test_allow_from_leaves_egress_as_it_was() -> None:
     )["spec"]["egress"]
 
     assert after == before
+
+
+# --- the Deployment's environment -------------------------------------------------------------
+
+
+def _worker_env(api: dict[str, Any] | None) -> list[dict[str, Any]]:
+    pod = build_deployment(WORKLOAD, _spec(api))["spec"]["template"]["spec"]
+    container = next(c for c in pod["containers"] if c["name"] == CONTAINER)
+    env: list[dict[str, Any]] = container["env"]
+    return env
+
+
+TOKEN_FROM_SECRET = {
+    "name": "API_TOKEN",
+    "valueFrom": {"secretKeyRef": {"name": "executor-api-token", "key": "API_TOKEN"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("api", "token_env"),
+    [
+        pytest.param(None, [], id="no-api-block"),
+        pytest.param({"allowFrom": ["team-b"]}, [], id="allow-from-only"),
+        pytest.param({"tokenSecret": "executor-api-token"}, [TOKEN_FROM_SECRET], id="token"),
+    ],
+)
+def test_api_token_comes_by_key_from_the_token_secret_only_when_one_is_named(
+    api: dict[str, Any] | None, token_env: list[dict[str, Any]]
+) -> None:
+    # Not optional (no `optional: true`): without its Secret the pod must not start open.
+    env = _worker_env(api)
+
+    assert [e for e in env if e["name"] == "API_TOKEN"] == token_env
+
+
+def test_api_token_comes_before_the_tenant_env() -> None:
+    spec = spec_with(api={"tokenSecret": "t"}, env=[{"name": "LOG_LEVEL", "value": "debug"}])
+    pod = build_deployment(WORKLOAD, spec)["spec"]["template"]["spec"]
+    names = [e["name"] for e in pod["containers"][0]["env"]]
+
+    assert names[-2:] == ["API_TOKEN", "LOG_LEVEL"]
+
+
+def test_the_deployment_tells_the_worker_to_listen_on_the_pod_address() -> None:
+    host = [e for e in _worker_env(None) if e["name"] == "HOST"]
+
+    assert host == [{"name": "HOST", "value": "0.0.0.0"}]

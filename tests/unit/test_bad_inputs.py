@@ -219,6 +219,18 @@ BAD_INPUTS = [
         "is not a field of AgentExecutor",
         _spec(api={"token": "s3cr3t"}),
     ),
+    BadInput(
+        "env-api-token-reserved",
+        "spec.env[0].name",
+        "API_TOKEN is set by the platform",
+        _spec(env=[{"name": "API_TOKEN", "value": "x"}]),
+    ),
+    BadInput(
+        "env-host-reserved",
+        "spec.env[0].name",
+        "HOST is set by the platform",
+        _spec(env=[{"name": "HOST", "value": "127.0.0.1"}]),
+    ),
     BadInput("xr-name-underscore", "metadata.name", "DNS-1035 label", _spec(), name="Bad_Name"),
     BadInput("xr-name-too-long", "metadata.name", "at most 63 characters", _spec(), name="a" * 64),
     BadInput(
