@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
     uvicorn.run(
         create_app(settings),
-        host="0.0.0.0",  # noqa: S104 - the pod's port; NetworkPolicy restricts who reaches it
+        # The pod's address only because the Deployment says so (HOST); loopback otherwise.
+        host=settings.HOST,
         port=settings.PORT,
         log_config=None,
         access_log=False,
