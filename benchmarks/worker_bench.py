@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "agent.execute.bench"
 USER_TEXT = "Write a report."
 ANSWER_TEXT = "All done, the report is in /notes.md."
-TOOL_ARGUMENTS = {"path": "/notes.md", "content": "fact one\nfact two\nfact three"}
+TOOL_ARGUMENTS = {"file_path": "/notes.md", "content": "fact one\nfact two\nfact three"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 # The bare baseline's pool: POSTGRES_POOL_MAX's default, which the worker uses too (plus one
@@ -153,6 +153,12 @@ def _answer(head: bytes, body: bytes) -> tuple[bytes, float]:
         return _http("400 Bad Request", b'{"error": "stream only"}', "application/json"), 0.0
     model = str(request.get("model", "fake-0ms"))
     tool = request["messages"][-1].get("role") == "user"
+    offered = [(t.get("function") or {}).get("name") for t in request.get("tools") or []]
+    if tool and "write_file" not in offered:
+        # Like a real model (and testbed's strict fake): never call a tool that was not offered.
+        return _http(
+            "400 Bad Request", b'{"error": "write_file not offered"}', "application/json"
+        ), 0.0
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     key = (model, tool, include_usage)
     response = _ANSWERS.get(key)
@@ -663,7 +669,7 @@ async def fake_capacity(base_url: str, requests: int, concurrency: int) -> float
     messages: Any = [
         {"role": "user", "content": USER_TEXT},
         {"role": "assistant", "content": None, "tool_calls": []},
-        {"role": "tool", "tool_call_id": "call_bench_0", "content": "Created file /notes.md"},
+        {"role": "tool", "tool_call_id": "call_bench_0", "content": "Updated file /notes.md"},
     ]
     gate = asyncio.Semaphore(concurrency)
 

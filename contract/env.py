@@ -2,7 +2,8 @@
 
 `FROM_SPEC` are the plain variables the composed Deployment sets from the XR spec;
 the `*_KEYS` tuples are the keys read from the tenant's Secrets by `secretKeyRef`.
-A tenant's `env` may not set any of them (`RESERVED`).
+Every Deployment carries `FROM_SPEC` and `FROM_SECRETS`; `API_TOKEN_KEYS` only when the
+claim names `api.tokenSecret`. A tenant's `env` may not set any of them (`RESERVED`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 NATS_URL = "NATS_URL"
 NATS_STREAM_NAME = "NATS_STREAM_NAME"
 NATS_CONSUMER_GROUP = "NATS_CONSUMER_GROUP"
+HOST = "HOST"
 PORT = "PORT"
 WORKER_CONCURRENCY = "WORKER_CONCURRENCY"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
@@ -22,6 +24,7 @@ FROM_SPEC = (
     NATS_URL,
     NATS_STREAM_NAME,
     NATS_CONSUMER_GROUP,
+    HOST,
     PORT,
     WORKER_CONCURRENCY,
     OTEL_SERVICE_NAME,
@@ -45,5 +48,11 @@ LLM_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 FROM_SECRETS = (*POSTGRES_KEYS, *DRAGONFLY_KEYS, *DRAGONFLY_OPTIONAL_KEYS, *LLM_KEYS)
 
-# Set by the platform; a tenant overriding one would silently break the contract.
-RESERVED = (*FROM_SPEC, *FROM_SECRETS)
+# The bearer token of the worker's job routes, from the Secret `api.tokenSecret` names.
+# Kept out of FROM_SECRETS: a Deployment carries it only when the claim names that Secret.
+API_TOKEN = "API_TOKEN"  # noqa: S105 - the variable's name, not a token
+API_TOKEN_KEYS = (API_TOKEN,)
+
+# Set by the platform; a tenant overriding one would silently break the contract (and a
+# plain `env` API_TOKEN would put the token in the claim, in git, in every render).
+RESERVED = (*FROM_SPEC, *FROM_SECRETS, *API_TOKEN_KEYS)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 HTTP_PORT = 8080
 HTTP_PORT_NAME = "http"
+# In a pod the worker must listen on the pod IP: the Service, the kubelet's probes and the
+# Prometheus scrape all arrive there, and the NetworkPolicy decides who gets through. The
+# Deployment sets it explicitly (HOST); a worker started by hand keeps to loopback instead.
+POD_LISTEN_HOST = "0.0.0.0"  # noqa: S104 - the pod's own network namespace
+LOCAL_LISTEN_HOST = "127.0.0.1"
+# Where the platform tree runs Prometheus (apps/components/observability.yaml deploys its
+# rules there): admitted by every executor's NetworkPolicy so /metrics can be scraped.
+MONITORING_NAMESPACE = "monitoring"
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 METRICS_PATH = "/metrics"

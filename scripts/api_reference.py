@@ -20,7 +20,8 @@ OUTRO = """
 Rules the API server enforces with CEL and the function enforces again:
 
 - `scaling.minReplicas` must not exceed `scaling.maxReplicas`.
-- `env` must not set a variable the platform sets (`NATS_URL`, `POSTGRES_*`, `OPENAI_API_KEY`, …).
+- `env` must not set a variable the platform sets (`NATS_URL`, `HOST`, `POSTGRES_*`,
+  `OPENAI_API_KEY`, `API_TOKEN`, …).
 
 Checks only the function can make (fatal result naming the field):
 
@@ -36,19 +37,21 @@ Checks only the function can make (fatal result naming the field):
 | `service` | Service `<name>` | always; port 8080 `http` |
 | `scaled-object` | ScaledObject `<name>-scaler` | `scaling.mode: keda` |
 | `pod-disruption-budget` | PodDisruptionBudget `<name>` | `podDisruptionBudget.enabled`, else when more than one pod can run |
-| `network-policy` | NetworkPolicy `<name>` | `networkPolicy.enabled` |
+| `network-policy` | NetworkPolicy `<name>` | `networkPolicy.enabled`; ingress on 8080 only from the own namespace, `api.monitoringNamespace` and `api.allowFrom` |
 | `service-monitor` | ServiceMonitor `<name>` | `serviceMonitor.enabled` |
 | `nats-stream`, `nats-consumer` | NACK Stream `<name>-stream`, Consumer `<name>-consumer` | `nats.manageStream` |
 | `retention` | CronJob `<name>-retention` running `prune --older-than <olderThan>` | `retention.enabled` |
 
 ## Worker environment
 
-`NATS_URL`, `NATS_STREAM_NAME`, `NATS_CONSUMER_GROUP`, `PORT` (8080), `WORKER_CONCURRENCY`,
+`NATS_URL`, `NATS_STREAM_NAME`, `NATS_CONSUMER_GROUP`, `HOST` (`0.0.0.0`, the pod's address;
+the worker's own default is loopback), `PORT` (8080), `WORKER_CONCURRENCY`,
 `OTEL_SERVICE_NAME` (the XR name), `SHUTDOWN_TIMEOUT_SECONDS` (termination grace 300 s less a
 15 s margin), `POSTGRES_HOST/PORT/DB/USER/PASSWORD` from `secrets.postgres`,
 `DRAGONFLY_HOST/PORT` and optional `DRAGONFLY_PASSWORD` from `secrets.dragonfly`, optional
-`OPENAI_API_KEY` and `ANTHROPIC_API_KEY` from `secrets.llmKeys`, then `env`, then every key of
-each `secrets.extra` Secret (`envFrom`).
+`OPENAI_API_KEY` and `ANTHROPIC_API_KEY` from `secrets.llmKeys`, `API_TOKEN` from
+`api.tokenSecret` when set (not optional: the pod waits for that Secret), then `env`, then
+every key of each `secrets.extra` Secret (`envFrom`).
 
 ## Status
 

@@ -190,7 +190,9 @@ def plan_jobs(count: int, rng: random.Random, run: str, error_rate: float = 0.0)
         if kind == "text":
             replies[("orchestrator", 0)] = final
         elif kind == "tool":
-            write = ToolCall("write_file", {"path": f"/reports/{job_id}.md", "content": job_id})
+            write = ToolCall(
+                "write_file", {"file_path": f"/reports/{job_id}.md", "content": job_id}
+            )
             replies[("orchestrator", 0)] = tool_calls(write, latency=latency())
             replies[("orchestrator", 1)] = final
         else:
@@ -241,12 +243,13 @@ def request_step(messages: Sequence[dict[str, Any]]) -> tuple[str | None, Step]:
     system = next((m for m in messages if m.get("role") == "system"), None)
     agent = "?"
     if system is not None:
+        # The worker appends notes on the built-in tools: the definition's prompt comes first.
         prompt = _content_text(system.get("content"))
         agent = (
             "researcher"
-            if prompt == SPECIALIST_PROMPT
+            if prompt.startswith(SPECIALIST_PROMPT)
             else "orchestrator"
-            if prompt == ORCHESTRATOR_PROMPT
+            if prompt.startswith(ORCHESTRATOR_PROMPT)
             else "?"
         )
     turns = sum(1 for m in messages if m.get("role") == "assistant")

@@ -3,7 +3,7 @@
 ```python
 with fake_openai() as fake:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "hi"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "hi"})),
         text("All done", usage=(30, 4)),
     )
     fake.fail_next(1, status=429, retry_after=2)
@@ -20,6 +20,12 @@ next N requests before the script is consulted. A 404 answers like OpenAI for an
 (code `model_not_found`); `text(..., cut_after=n)` drops the connection after n content chunks,
 as a stream that breaks midway. Every counter is guarded by a lock: the server runs in its own
 thread and event loop.
+
+Strict (the default), the fake behaves like a real model in one respect: it only calls tools the
+request offered. A scripted tool call whose name is not among the request's `tools` is answered
+with HTTP 400 and recorded in `violations`, so a test cannot pass with a tool the runtime never
+offered. `ToolCall(..., hallucinated=True)` marks a call that a test makes on purpose although
+it was not offered (a model inventing a tool); strict mode lets that one through.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ class ToolCall:
     name: str
     arguments: dict[str, Any] | str = field(default_factory=dict)
     id: str | None = None
+    # True: the test means the model to call a tool it was not offered (strict mode allows it).
+    hallucinated: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,9 +142,11 @@ class _Failure:
 class FakeOpenAI:
     """The scripted server's state; use it through `fake_openai()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool = True) -> None:
         self.base_url = ""
+        self.strict = strict
         self._lock = threading.Lock()
+        self._violations: list[str] = []
         self._script: list[Reply] = []
         self._failures: list[_Failure] = []
         self._requests: list[dict[str, Any]] = []
@@ -163,12 +173,19 @@ class FakeOpenAI:
             self._failures.clear()
             self._requests.clear()
             self._headers.clear()
+            self._violations.clear()
 
     @property
     def requests(self) -> list[dict[str, Any]]:
         """The JSON bodies received so far, oldest first (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def violations(self) -> list[str]:
+        """Scripted tool calls refused in strict mode because the request did not offer them."""
+        with self._lock:
+            return list(self._violations)
 
     @property
     def request_headers(self) -> list[dict[str, str]]:
@@ -208,6 +225,23 @@ class FakeOpenAI:
                     return self._script.pop(index), request_id
             return Reply(text=DEFAULT_TEXT), request_id
 
+    def _unoffered(self, body: dict[str, Any], reply: Reply) -> str | None:
+        """Why a real model could not have made `reply`'s tool calls; None when it could."""
+        if not self.strict or not reply.tool_calls:
+            return None
+        offered = [
+            str((tool.get("function") or {}).get("name"))
+            for tool in body.get("tools") or []
+            if isinstance(tool, dict)
+        ]
+        missing = [c.name for c in reply.tool_calls if c.name not in offered and not c.hallucinated]
+        if not missing:
+            return None
+        problem = f"scripted tool call(s) {missing} not offered by the request; offered: {offered}"
+        with self._lock:
+            self._violations.append(problem)
+        return problem
+
     def _build_app(self) -> FastAPI:
         app = FastAPI()
 
@@ -221,6 +255,12 @@ class FakeOpenAI:
             model = str(body.get("model", "fake-model"))
             if reply.status is not None:
                 return _error_response(reply, model)
+            problem = self._unoffered(body, reply)
+            if problem is not None:
+                return JSONResponse(
+                    {"error": {"message": problem, "type": "invalid_request_error", "code": None}},
+                    status_code=400,
+                )
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(

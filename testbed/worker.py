@@ -104,7 +104,9 @@ class Worker:
 
     def start(self, timeout: float = 60, wait_for: str = "/ready") -> Worker:
         self.port = free_port()
-        env = {**os.environ, **self.env, "PORT": str(self.port)}
+        # HOST pinned to the address `url` uses: a HOST inherited from a shell (tcsh exports
+        # one) would otherwise move the server away from where the tests look for it.
+        env = {**os.environ, "HOST": "127.0.0.1", **self.env, "PORT": str(self.port)}
         self.log_path = (
             Path(env.get("WORKER_LOG_DIR", tempfile.gettempdir())) / f"worker-{self.port}.log"
         )

@@ -72,8 +72,9 @@ def _path(loc: tuple[int | str, ...], extra: str | None) -> str:
 
 def _echo(path: str, value: Any) -> str:
     # env may hold credentials a tenant should not have put there, in whatever
-    # shape it was written; nothing under it is ever repeated back.
-    if path == "spec.env" or path.startswith(("spec.env[", "spec.env.")):
+    # shape it was written; nothing under it is ever repeated back. Nor is a refused
+    # api.tokenSecret: a token pasted where the Secret's name belongs is a likely mistake.
+    if path in ("spec.env", "spec.api.tokenSecret") or path.startswith(("spec.env[", "spec.env.")):
         return ""
     text = repr(value)
     return f" (got {text[:_ECHO_LIMIT]}{'…' if len(text) > _ECHO_LIMIT else ''})"

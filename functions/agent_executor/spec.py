@@ -29,6 +29,8 @@ COMPOSITE_API_VERSION = f"{API_GROUP}/{API_VERSION}"
 # Patterns use the RE2/ECMA subset shared by the API server, pydantic (Rust
 # regex) and Python's `re`, so one string means the same everywhere.
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# Namespace names are DNS-1123 labels: no dots, at most 63 characters (checked by maxLength).
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A distribution-spec reference: optional registry host[:port], lower-case path
 # components, optional tag, optional sha256 digest.
 IMAGE_REFERENCE = (
@@ -59,6 +61,8 @@ QUANTITY = (
 PATTERN_HINTS: dict[str, str] = {
     DNS_SUBDOMAIN: "must be a lower-case DNS-1123 subdomain (a-z, 0-9, '-', '.'), "
     "starting and ending with an alphanumeric character",
+    DNS_LABEL: "must be a DNS-1123 label, as namespace names are (a-z, 0-9, '-', no dots), "
+    "starting and ending with an alphanumeric character",
     IMAGE_REFERENCE: "must be an OCI image reference such as "
     "'ghcr.io/org/agent:1.2.3' or 'registry:5000/agent@sha256:<64 hex>'",
     NATS_URL_LIST: "must be a comma-separated list of nats://, tls://, ws:// or wss:// URLs",
@@ -77,6 +81,7 @@ PATTERN_HINTS: dict[str, str] = {
 RESERVED_ENV = env_contract.RESERVED
 
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, min_length=1, max_length=253)]
+NamespaceName = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=63)]
 Quantity = (
     Annotated[StrictInt, Field(ge=0)] | Annotated[str, Field(pattern=QUANTITY, max_length=64)]
 )
@@ -290,6 +295,27 @@ class NetworkPolicySpec(_Model):
     enabled: StrictBool = Field(default=True, description="Compose the NetworkPolicy.")
 
 
+class ApiSpec(_Model):
+    """Who may call the worker's HTTP API on port 8080 (DESIGN section 3, `api`)."""
+
+    allow_from: list[NamespaceName] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Namespaces whose pods may call the API, besides the executor's own "
+        "(enforced by the NetworkPolicy).",
+    )
+    token_secret: SecretName | None = Field(
+        default=None,
+        description="Secret with the key API_TOKEN; when set, the job routes require "
+        "'Authorization: Bearer <token>' (/health, /ready and /metrics stay open).",
+    )
+    monitoring_namespace: NamespaceName = Field(
+        default=runtime.MONITORING_NAMESPACE,
+        description="Namespace of the Prometheus that scrapes /metrics, admitted by the "
+        "NetworkPolicy.",
+    )
+
+
 class PodDisruptionBudgetSpec(_Model):
     """The PodDisruptionBudget; on by default when more than one replica can run."""
 
@@ -411,6 +437,11 @@ class AgentExecutorSpec(_Model):
     scaling: ScalingSpec = Field(
         default_factory=ScalingSpec,
         description="Replica bounds and autoscaling.",
+        json_schema_extra=_object_default(),
+    )
+    api: ApiSpec = Field(
+        default_factory=ApiSpec,
+        description="Who may call the worker's HTTP API.",
         json_schema_extra=_object_default(),
     )
     network_policy: NetworkPolicySpec = Field(

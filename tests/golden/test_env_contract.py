@@ -26,6 +26,12 @@ RENDERS = {
     }
     for path, claim in SOURCES
 }
+# The renders whose claim names `api.tokenSecret`: only their Deployments carry API_TOKEN.
+WITH_TOKEN = {
+    GOLDEN_DIR / golden_name(path, claim.document["metadata"]["name"])
+    for path, claim in SOURCES
+    if claim.document.get("spec", {}).get("api", {}).get("tokenSecret")
+}
 GOLDEN = sorted(RENDERS)
 WORKER_READS = set(Settings.model_fields)
 MIGRATIONS_READS = {"DATABASE_URL", *env.POSTGRES_KEYS}
@@ -51,6 +57,18 @@ def test_every_spec_dependent_setting_is_set_by_the_deployment(path: Path) -> No
     deployment = _rendered(path, "Deployment")[0]
     names = _env_names(_container(deployment["spec"]["template"]["spec"], CONTAINER))
     assert set(env.FROM_SPEC) | set(env.FROM_SECRETS) <= names
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_the_api_token_is_set_exactly_when_the_claim_names_its_secret(path: Path) -> None:
+    deployment = _rendered(path, "Deployment")[0]
+    names = _env_names(_container(deployment["spec"]["template"]["spec"], CONTAINER))
+    expected = set(env.API_TOKEN_KEYS) if path in WITH_TOKEN else set()
+    assert names & set(env.API_TOKEN_KEYS) == expected
+
+
+def test_some_render_covers_the_api_token() -> None:
+    assert WITH_TOKEN & set(CASES), "no claim or fixture sets api.tokenSecret"
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from functions.agent_executor.spec import NatsSpec
+from functions.agent_executor.spec import ApiSpec, NatsSpec
 from functions.agent_executor.xrd import FUNCTION_NAME
 from tests.conftest import ROOT
 from tests.support.crd_schema import problems
@@ -226,6 +226,15 @@ def test_keda_trigger_defaults_point_at_the_nats_headless_monitoring_port() -> N
     values = yaml.safe_load((ROOT / "platform/nats/values.yaml").read_text())
     assert NatsSpec().monitoring_endpoint.startswith("nats-headless.nats.svc")
     assert "8222" in yaml.safe_dump(values) or "monitor" in yaml.safe_dump(values)
+
+
+def test_the_default_monitoring_namespace_is_where_the_platform_puts_its_prometheus_rules() -> None:
+    # Every executor's NetworkPolicy admits this namespace to /metrics by default.
+    observability = next(a for a in applications() if a["metadata"]["name"] == "observability")
+    rules = of_kind("PrometheusRule", "platform")
+
+    assert ApiSpec().monitoring_namespace == observability["spec"]["destination"]["namespace"]
+    assert {r["metadata"]["namespace"] for r in rules} == {ApiSpec().monitoring_namespace}
 
 
 # --- the tenant ApplicationSet, rendered as Argo CD would -------------------------------------

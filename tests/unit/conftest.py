@@ -17,7 +17,12 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
-    """The module's fake, its script and recorded requests cleared for this test."""
+def fake(server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """The module's fake, its script and recorded requests cleared for this test.
+
+    Strict: a scripted call of a tool the request did not offer fails the test here too, even
+    when the run under test swallowed the fake's HTTP 400.
+    """
     server.reset()
-    return server
+    yield server
+    assert server.violations == [], "the fake model was scripted to call tools never offered"

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from workers.agent_executor.agent.definition import parse_definition
+from workers.agent_executor.agent.definition import (
+    AgentDefinition,
+    parse_definition,
+    tool_names_offered,
+)
 from workers.agent_executor.agent.ports import InvalidAgentDefinitionError
 
 
@@ -87,6 +91,15 @@ def test_duplicate_node_names_are_rejected() -> None:
     assert "agent_definition.nodes[1].config.name: duplicate node name 'lead'" in _invalid(raw)
 
 
+def test_listing_builtins_or_task_is_allowed_anywhere() -> None:
+    # deepagents-runtime skipped such names (they had no tool_definition); they do no harm.
+    raw = _variant()
+    raw["nodes"][1]["config"]["tools"] = ["ls", "task", "glob", "grep"]
+    lone = {"nodes": [_node("o", "Orchestrator", "lead", ["task", "write_file"])]}
+    assert parse_definition(raw).specialists[0].config.tools == ["ls", "task", "glob", "grep"]
+    assert parse_definition(lone).orchestrator.config.tools == ["task", "write_file"]
+
+
 def test_a_tool_definition_may_not_shadow_a_builtin() -> None:
     raw = _variant()
     raw["tool_definitions"][0]["name"] = "read_file"
@@ -103,12 +116,20 @@ def test_a_non_object_is_rejected() -> None:
     assert _invalid(["nodes"]) == "agent_definition: must be an object, got list"
 
 
-def test_the_orchestrator_gets_task_when_specialists_exist() -> None:
+BUILTINS = ["write_todos", "ls", "read_file", "write_file", "edit_file", "glob", "grep"]
+
+
+def test_every_agent_is_offered_the_builtins_unlisted_then_its_own_tools() -> None:
     raw = _variant()
-    raw["nodes"][0]["config"]["tools"] = ["ls"]
+    raw["nodes"][0]["config"]["tools"] = ["lookup", "ls"]
+    raw["nodes"][1]["config"]["tools"] = ["lookup", "task"]
     definition = parse_definition(raw)
-    assert definition.tools_of(definition.orchestrator) == ["ls", "task"]
-    assert definition.tools_of(definition.specialists[0]) == ["read_file", "ls", "edit_file"]
+    orchestrator, specialist = definition.orchestrator, definition.specialists[0]
+    assert tool_names_offered(orchestrator, orchestrator=True) == [*BUILTINS, "task", "lookup"]
+    # no task for a specialist
+    assert tool_names_offered(specialist, orchestrator=False) == [*BUILTINS, "lookup"]
+    assert definition.tools_of(orchestrator) == [*BUILTINS, "task", "lookup"]
+    assert definition.tools_of(specialist) == [*BUILTINS, "lookup"]
 
 
 # --- read as deepagents-runtime read it: lenient where it ran, with a warning ----------------
@@ -118,7 +139,7 @@ def test_an_unknown_tool_is_skipped_with_a_warning_naming_its_path() -> None:
     raw = _variant()
     raw["nodes"][1]["config"]["tools"] = ["foo", "ls"]
     definition = parse_definition(raw)
-    assert definition.tools_of(definition.nodes[1]) == ["ls"]
+    assert definition.tools_of(definition.nodes[1]) == BUILTINS
     assert any(
         w.startswith("agent_definition.nodes[1].config.tools[0]: unknown tool 'foo' was skipped")
         for w in definition.warnings
@@ -222,3 +243,36 @@ def test_an_ide_orchestrator_workflow_specification_is_named_as_such(raw: dict[s
 
 def test_an_empty_definition_says_what_it_needs() -> None:
     assert _invalid({}).startswith("agent_definition: is empty; it needs nodes[")
+
+
+def test_a_listed_name_without_a_tool_definition_is_not_offered() -> None:
+    # parse_definition warns about such a name (see the unknown-tool warning test).
+    raw = _variant()
+    raw["nodes"][0]["config"]["tools"] = ["lookup", "missing"]
+    definition = AgentDefinition.model_validate(raw)
+    assert tool_names_offered(definition.orchestrator, orchestrator=True)[-2:] == [
+        "lookup",
+        "missing",
+    ]
+    assert definition.tools_of(definition.orchestrator) == [*BUILTINS, "task", "lookup"]
+
+
+def test_the_orchestrator_is_offered_task_without_specialists() -> None:
+    lone = parse_definition({"nodes": [_node("o", "Orchestrator", "lead")]})
+    assert tool_names_offered(lone.orchestrator, orchestrator=True) == [*BUILTINS, "task"]
+
+
+def test_a_tool_definition_may_not_take_a_new_builtin_name() -> None:
+    raw = _variant()
+    raw["tool_definitions"][0]["name"] = "grep"
+    assert "agent_definition.tool_definitions[0].name: 'grep' is a built-in" in _invalid(raw)
+
+
+def test_a_specialist_is_found_by_display_name_or_id() -> None:
+    raw = _variant()
+    raw["nodes"][1]["config"]["name"] = "Guardrail Agent"
+    definition = parse_definition(raw)
+    found = definition.specialist("Guardrail Agent")
+    assert found is not None and found.id == "res"
+    assert definition.specialist("res") is found
+    assert definition.specialist("guardrail agent") is None

@@ -5,20 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
+from testbed.fake_openai import FakeOpenAI, ToolCall, fake_openai, text, tool_calls
 
 USER = [{"role": "user", "content": "hi"}]
 
 
-def _create(fake: FakeOpenAI, model: str = "m") -> ChatCompletion:
+def _tool(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+
+
+def _create(
+    fake: FakeOpenAI, model: str = "m", tools: list[dict[str, Any]] | None = None
+) -> ChatCompletion:
+    offered: dict[str, Any] = {"tools": tools} if tools else {}
+
     async def call() -> ChatCompletion:
         async with openai.AsyncOpenAI(base_url=fake.base_url, api_key="k", max_retries=0) as client:
-            return await client.chat.completions.create(model=model, messages=USER)  # type: ignore[arg-type]
+            return await client.chat.completions.create(model=model, messages=USER, **offered)  # type: ignore[arg-type]
 
     return asyncio.run(call())
 
@@ -39,7 +48,7 @@ def test_a_non_streaming_text_reply(fake: FakeOpenAI) -> None:
 
 def test_a_non_streaming_tool_call_reply(fake: FakeOpenAI) -> None:
     fake.script(tool_calls(ToolCall("ls", {"a": 1}, id="c1")))
-    completion = _create(fake)
+    completion = _create(fake, tools=[_tool("ls")])
     calls = completion.choices[0].message.tool_calls
     assert calls is not None
     assert calls[0].id == "c1"
@@ -75,3 +84,40 @@ def test_a_reply_for_another_model_waits_for_that_model(fake: FakeOpenAI) -> Non
 
 def test_an_empty_script_answers_done(fake: FakeOpenAI) -> None:
     assert _create(fake).choices[0].message.content == "done"
+
+
+def test_strict_mode_refuses_a_scripted_call_of_a_tool_the_request_did_not_offer(
+    fake: FakeOpenAI,
+) -> None:
+    fake.script(tool_calls(ToolCall("write_file", {"file_path": "/a", "content": "x"})))
+    with pytest.raises(openai.BadRequestError, match="write_file"):
+        _create(fake, tools=[_tool("ls"), _tool("read_file")])
+    assert fake.violations == [
+        "scripted tool call(s) ['write_file'] not offered by the request; "
+        "offered: ['ls', 'read_file']"
+    ]
+    fake.reset()  # the violation was the point; the fixture checks for none
+
+
+def test_strict_mode_refuses_tool_calls_when_no_tools_were_offered(fake: FakeOpenAI) -> None:
+    fake.script(tool_calls(ToolCall("ls", {"path": "/"})))
+    with pytest.raises(openai.BadRequestError):
+        _create(fake)
+    assert len(fake.violations) == 1
+    fake.reset()
+
+
+def test_a_hallucinated_call_passes_strict_mode_on_purpose(fake: FakeOpenAI) -> None:
+    fake.script(tool_calls(ToolCall("no_such_tool", {}, hallucinated=True)))
+    calls = _create(fake, tools=[_tool("ls")]).choices[0].message.tool_calls
+    assert calls is not None
+    assert calls[0].function.name == "no_such_tool"  # type: ignore[union-attr]
+    assert fake.violations == []
+
+
+def test_a_lenient_fake_answers_any_scripted_call() -> None:
+    with fake_openai(FakeOpenAI(strict=False)) as lenient:
+        lenient.script(tool_calls(ToolCall("write_file", {})))
+        calls = _create(lenient).choices[0].message.tool_calls
+    assert calls is not None
+    assert lenient.violations == []

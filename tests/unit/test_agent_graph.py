@@ -27,6 +27,8 @@ from workers.agent_executor.agent.ports import BudgetExceededError
 
 ORCH_MODEL = "orch-model"
 SPEC_MODEL = "spec-model"
+# deepagents' built-ins, offered to every agent unlisted, in deepagents' order.
+BUILTINS = ["write_todos", "ls", "read_file", "write_file", "edit_file", "glob", "grep"]
 ADD_SCRIPT = "import json, sys\na = json.load(sys.stdin)\nprint(a['x'] + a['y'])"
 
 
@@ -167,6 +169,10 @@ def _tool_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [m for m in request["messages"] if m["role"] == "tool"]
 
 
+def _offered(request: dict[str, Any]) -> list[str]:
+    return [t["function"]["name"] for t in request.get("tools") or []]
+
+
 def test_the_orchestrator_answers_directly(fake: FakeOpenAI) -> None:
     fake.script(text("The answer is 42.", usage=(20, 6)))
     run = _run(fake)
@@ -175,21 +181,25 @@ def test_the_orchestrator_answers_directly(fake: FakeOpenAI) -> None:
         "files": {},
         "usage": {ORCH_MODEL: {"prompt_tokens": 20, "completion_tokens": 6}},
     }
-    assert fake.requests[0]["messages"] == [
-        {"role": "system", "content": "You are the lead."},
-        {"role": "user", "content": "Do the thing."},
-    ]
+    system, user = fake.requests[0]["messages"]
+    assert user == {"role": "user", "content": "Do the thing."}
+    # The definition's prompt, then our notes on the built-ins and the subagents.
+    assert system["role"] == "system"
+    assert system["content"].startswith("You are the lead.\n\n")
+    for fragment in ("`write_todos`", "`read_file`", "`task`", "\n- general-purpose: "):
+        assert fragment in system["content"]
 
 
-def test_the_orchestrator_is_offered_its_tools(fake: FakeOpenAI) -> None:
-    _run(fake)
-    names = [t["function"]["name"] for t in fake.requests[0]["tools"]]
-    assert names == ["write_todos", "ls", "read_file", "write_file", "edit_file", "add", "slow"]
+def test_the_orchestrator_is_offered_the_builtins_task_then_its_own_tools(
+    fake: FakeOpenAI,
+) -> None:
+    _run(fake)  # SOLO lists five built-ins (offered once, in deepagents' order) and two scripts
+    assert _offered(fake.requests[0]) == [*BUILTINS, "task", "add", "slow"]
 
 
 def test_a_written_file_is_in_the_result_and_in_a_state_update(fake: FakeOpenAI) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/report.md", "content": "# Report\nok"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/report.md", "content": "# Report\nok"})),
         text("Wrote the report."),
     )
     run = _run(fake)
@@ -198,7 +208,7 @@ def test_a_written_file_is_in_the_result_and_in_a_state_update(fake: FakeOpenAI)
     assert result["files"]["/report.md"]["content"] == ["# Report", "ok"]
     updates = run.sink.of("on_state_update")
     assert any("/report.md" in u["files"] for u in updates)
-    assert _tool_messages(fake.requests[1])[0]["content"] == "Created file /report.md"
+    assert _tool_messages(fake.requests[1])[0]["content"] == "Updated file /report.md"
 
 
 def test_the_orchestrator_delegates_to_a_specialist_through_task(fake: FakeOpenAI) -> None:
@@ -215,10 +225,11 @@ def test_the_orchestrator_delegates_to_a_specialist_through_task(fake: FakeOpenA
     assert run.state["stack"] == []
     spec_request, final_request = fake.requests[1], fake.requests[2]
     assert spec_request["model"] == SPEC_MODEL
-    assert spec_request["messages"] == [
-        {"role": "system", "content": "You are the researcher."},
-        {"role": "user", "content": "Find X."},
-    ]
+    system, user = spec_request["messages"]
+    assert user == {"role": "user", "content": "Find X."}
+    assert system["content"].startswith("You are the researcher.\n\n## `write_todos`")
+    assert "`task`" not in system["content"]  # subagents cannot delegate
+    assert _offered(spec_request) == BUILTINS
     assert fake.request_headers[1]["authorization"] == "Bearer sk-ant"
     assert _tool_messages(final_request) == [
         {"role": "tool", "tool_call_id": "t1", "content": "X is 7."}
@@ -228,7 +239,9 @@ def test_the_orchestrator_delegates_to_a_specialist_through_task(fake: FakeOpenA
 def test_a_specialist_shares_the_files(fake: FakeOpenAI) -> None:
     fake.script(
         tool_calls(ToolCall("task", {"subagent_type": "res", "description": "Write it."})),
-        tool_calls(ToolCall("write_file", {"path": "/notes.md", "content": "n"}), model=SPEC_MODEL),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/notes.md", "content": "n"}), model=SPEC_MODEL
+        ),
         text("Written.", model=SPEC_MODEL),
         text("Done.", model=ORCH_MODEL),
     )
@@ -242,7 +255,7 @@ def test_tool_calls_after_a_task_run_once_the_specialist_answered(fake: FakeOpen
     fake.script(
         tool_calls(
             ToolCall("task", {"subagent_type": "researcher", "description": "Go."}, id="t1"),
-            ToolCall("write_file", {"path": "/after.md", "content": "x"}, id="w1"),
+            ToolCall("write_file", {"file_path": "/after.md", "content": "x"}, id="w1"),
             model=ORCH_MODEL,
         ),
         text("Spec answer.", model=SPEC_MODEL),
@@ -260,14 +273,16 @@ def test_an_unknown_specialist_is_an_error_result_not_an_exception(fake: FakeOpe
         text("Sorry."),
     )
     run = _run(fake, TEAM)
-    content = _tool_messages(fake.requests[1])[0]["content"]
-    assert content.startswith("Error: unknown subagent_type 'nobody'")
+    assert _tool_messages(fake.requests[1])[0]["content"] == (
+        "We cannot invoke subagent nobody because it does not exist, "
+        "the only allowed types are `general-purpose`, `researcher`"
+    )
     assert run.state["output"] == "Sorry."
 
 
 def test_events_come_in_order(fake: FakeOpenAI) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "a"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "a"})),
         text("Finished now.", chunks=3),
     )
     run = _run(fake)
@@ -282,8 +297,8 @@ def test_events_come_in_order(fake: FakeOpenAI) -> None:
         "on_state_update",
     ]
     start, end = run.sink.of("on_tool_start")[0], run.sink.of("on_tool_end")[0]
-    assert (start["tool"], start["input"]) == ("write_file", {"path": "/a.md", "content": "a"})
-    assert (end["tool"], end["output"]) == ("write_file", "Created file /a.md")
+    assert (start["tool"], start["input"]) == ("write_file", {"file_path": "/a.md", "content": "a"})
+    assert (end["tool"], end["output"]) == ("write_file", "Updated file /a.md")
     streams = run.sink.of("on_llm_stream")
     assert "".join(s["delta"] for s in streams) == "Finished now."
     assert {s["node_id"] for s in streams} == {"lead"}
@@ -344,18 +359,29 @@ def test_bad_tool_arguments_become_the_tool_result(fake: FakeOpenAI) -> None:
     fake.script(
         tool_calls(
             ToolCall("read_file", "{not json"),
-            ToolCall("read_file", {"path": "/missing.md"}),
-            ToolCall("write_file", {"path": "/x"}),
-            ToolCall("no_such_tool", {}),
+            ToolCall("read_file", {"file_path": "/missing.md"}),
+            ToolCall("write_file", {"path": "/x"}),  # the argument names from before #11
+            ToolCall("no_such_tool", {}, hallucinated=True),
+            ToolCall("read_file", {"file_path": "../etc/passwd"}),
+            ToolCall("task", {"description": "x"}),
         ),
         text("Recovered."),
     )
     run = _run(fake)
     results = [m["content"] for m in _tool_messages(fake.requests[1])]
     assert results[0].startswith("Error: the arguments are not valid JSON")
-    assert results[1] == "Error: File '/missing.md' not found"
-    assert results[2].startswith("Error: invalid arguments for write_file")
-    assert results[3].startswith("Error: there is no tool 'no_such_tool'")
+    assert results[1:] == [
+        "Error: File '/missing.md' not found",
+        "Error invoking tool 'write_file' with kwargs {'path': '/x'} with error:\n"
+        " file_path: Field required\ncontent: Field required\n"
+        " Please fix the error and try again.",
+        "Error: no_such_tool is not a valid tool, try one of [write_todos, ls, read_file, "
+        "write_file, edit_file, glob, grep, task, add, slow].",
+        # deepagents before 0.3.10 let this abort the run; it is a result here, as in 0.3.10.
+        "Error: Path traversal not allowed: ../etc/passwd",
+        "Error invoking tool 'task' with kwargs {'description': 'x'} with error:\n"
+        " subagent_type: Field required\n Please fix the error and try again.",
+    ]
     assert run.state["output"] == "Recovered."
 
 
@@ -382,7 +408,7 @@ def test_a_run_resumes_after_a_failed_llm_call_without_repeating_the_first(
     fake: FakeOpenAI,
 ) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/step1.md", "content": "one"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/step1.md", "content": "one"})),
         error(500),
     )
     checkpointer = InMemorySaver()
@@ -410,7 +436,7 @@ def test_a_run_resumes_after_a_failed_llm_call_without_repeating_the_first(
     assert state["output"] == "Resumed and finished."
     assert state["files"]["/step1.md"]["content"] == ["one"]
     # The resumed call carries the first call's tool result: nothing before it was repeated.
-    assert _tool_messages(fake.requests[2])[0]["content"] == "Created file /step1.md"
+    assert _tool_messages(fake.requests[2])[0]["content"] == "Updated file /step1.md"
     assert "on_tool_start" not in second_sink.types()
     assert state["usage"] == {ORCH_MODEL: {"prompt_tokens": 20, "completion_tokens": 10}}
 
@@ -447,3 +473,199 @@ def test_usage_and_budget_count_the_fallback_model_that_answered(fake: FakeOpenA
     assert run.state["output"] == "From the backup."
     assert run.state["usage"] == {"backup-model": {"prompt_tokens": 10, "completion_tokens": 5}}
     assert run.budget.records == [("backup-model", 10, 5)]
+
+
+# --- a spec-builders-like run (deepagents-runtime's flagship workflow) -------------------------
+
+SPEC_BUILDERS = {
+    "nodes": [
+        _node(
+            "builder_agent_orchestrator",
+            "Orchestrator",
+            "Builder Agent Orchestrator",
+            ORCH_MODEL,
+            [],
+        ),
+        _node("guardrail-agent", "Specialist", "Guardrail Agent", SPEC_MODEL, []),
+        _node("workflow-spec-agent", "Specialist", "Workflow Spec Agent", SPEC_MODEL, []),
+    ]
+}
+
+
+def test_a_spec_builders_run_keeps_every_file_written_with_unlisted_builtins(
+    fake: FakeOpenAI,
+) -> None:
+    guardrail = "Perform a guardrail assessment on the user request."
+    fake.script(
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/user_request.md", "content": "Hello agent"}),
+            model=ORCH_MODEL,
+        ),
+        tool_calls(
+            ToolCall("task", {"subagent_type": "Guardrail Agent", "description": guardrail}),
+            model=ORCH_MODEL,
+        ),
+        tool_calls(ToolCall("read_file", {"file_path": "/user_request.md"}), model=SPEC_MODEL),
+        tool_calls(
+            ToolCall(
+                "write_file",
+                {"file_path": "/guardrail_assessment.md", "content": "# Guardrail\nSafe."},
+            ),
+            model=SPEC_MODEL,
+        ),
+        text("Guardrail assessment saved.", model=SPEC_MODEL),
+        tool_calls(
+            ToolCall("task", {"subagent_type": "Workflow Spec Agent", "description": "Spec it."}),
+            model=ORCH_MODEL,
+        ),
+        tool_calls(
+            ToolCall(
+                "write_file", {"file_path": "/THE_SPEC/constitution.md", "content": "Be kind"}
+            ),
+            # A relative path: deepagents puts a leading slash on it.
+            ToolCall("write_file", {"file_path": "THE_SPEC/requirements.md", "content": "R1: TBD"}),
+            model=SPEC_MODEL,
+        ),
+        text("Spec written.", model=SPEC_MODEL),
+        tool_calls(
+            ToolCall("read_file", {"file_path": "/guardrail_assessment.md"}),
+            ToolCall(
+                "edit_file",
+                {
+                    "file_path": "/THE_SPEC/requirements.md",
+                    "old_string": "TBD",
+                    "new_string": "greets users",
+                },
+            ),
+            model=ORCH_MODEL,
+        ),
+        text("All files are ready.", model=ORCH_MODEL),
+    )
+    run = _run(fake, SPEC_BUILDERS, "Create a simple hello world agent that greets users")
+
+    expected = {
+        "/user_request.md": ["Hello agent"],
+        "/guardrail_assessment.md": ["# Guardrail", "Safe."],
+        "/THE_SPEC/constitution.md": ["Be kind"],
+        "/THE_SPEC/requirements.md": ["R1: greets users"],
+    }
+    result = final_result(run.state)
+    assert result["output"] == "All files are ready."
+    assert {p: f["content"] for p, f in result["files"].items()} == expected
+    last_update = run.sink.of("on_state_update")[-1]
+    assert {p: f["content"] for p, f in last_update["files"].items()} == expected
+
+    requests = fake.requests
+    assert len(requests) == 10 and fake.pending == 0
+    orchestrator = [r for r in requests if r["model"] == ORCH_MODEL]
+    specialists = [r for r in requests if r["model"] == SPEC_MODEL]
+    assert all(_offered(r) == [*BUILTINS, "task"] for r in orchestrator)
+    assert all(_offered(r) == BUILTINS for r in specialists)
+    # The specialist read the orchestrator's file; the orchestrator got each tool's result.
+    assert _tool_messages(requests[3])[0]["content"] == "     1\tHello agent"
+    assert [m["content"] for m in _tool_messages(requests[-1])] == [
+        "Updated file /user_request.md",
+        "Guardrail assessment saved.",
+        "Spec written.",
+        "     1\t# Guardrail\n     2\tSafe.",
+        "Successfully replaced 1 instance(s) of the string in '/THE_SPEC/requirements.md'",
+    ]
+    spec_writes = _tool_messages(requests[7])
+    assert [m["content"] for m in spec_writes] == [
+        "Updated file /THE_SPEC/constitution.md",
+        "Updated file /THE_SPEC/requirements.md",
+    ]
+    assert requests[2]["messages"][-1] == {"role": "user", "content": guardrail}
+
+
+def test_the_general_purpose_subagent_has_the_orchestrators_model_and_tools_but_task(
+    fake: FakeOpenAI,
+) -> None:
+    # SOLO has no specialists: task is offered all the same, for general-purpose.
+    fake.script(
+        tool_calls(
+            ToolCall("write_todos", {"todos": [{"content": "delegate", "status": "in_progress"}]}),
+            ToolCall("task", {"subagent_type": "general-purpose", "description": "Sum it."}),
+            model=ORCH_MODEL,
+        ),
+        tool_calls(
+            ToolCall("write_todos", {"todos": [{"content": "sum", "status": "completed"}]}),
+            ToolCall("write_file", {"file_path": "/sum.md", "content": "42"}),
+            model=ORCH_MODEL,
+        ),
+        text("The sum is in /sum.md.", model=ORCH_MODEL),
+        text("Done.", model=ORCH_MODEL),
+    )
+    run = _run(fake)
+    general = fake.requests[1]
+    assert _offered(general) == [*BUILTINS, "add", "slow"]
+    system, user = general["messages"]
+    assert user == {"role": "user", "content": "Sum it."}
+    assert system["content"].startswith("You are a general-purpose agent")
+    assert "`task`" not in system["content"]
+    assert _tool_messages(fake.requests[3])[-1]["content"] == "The sum is in /sum.md."
+    assert run.state["files"]["/sum.md"]["content"] == ["42"]
+    # The subagent's todo list was its own; the orchestrator's is unchanged.
+    assert run.state["todos"] == [{"content": "delegate", "status": "in_progress"}]
+
+
+def test_a_specialist_is_not_given_task(fake: FakeOpenAI) -> None:
+    fake.script(
+        tool_calls(ToolCall("task", {"subagent_type": "researcher", "description": "Go."})),
+        tool_calls(
+            ToolCall(
+                "task", {"subagent_type": "researcher", "description": "x"}, hallucinated=True
+            ),
+            model=SPEC_MODEL,
+        ),
+        text("Could not delegate.", model=SPEC_MODEL),
+        text("Done.", model=ORCH_MODEL),
+    )
+    _run(fake, TEAM)
+    assert _tool_messages(fake.requests[2])[0]["content"] == (
+        "Error: task is not a valid tool, try one of "
+        "[write_todos, ls, read_file, write_file, edit_file, glob, grep]."
+    )
+
+
+def test_the_task_description_lists_general_purpose_then_specialists_by_name(
+    fake: FakeOpenAI,
+) -> None:
+    _run(fake, SPEC_BUILDERS)
+    task = next(t for t in fake.requests[0]["tools"] if t["function"]["name"] == "task")
+    listed = [
+        line.split(":")[0]
+        for line in task["function"]["description"].splitlines()
+        if line.startswith("- ")
+    ]
+    assert listed == ["- general-purpose", "- Guardrail Agent", "- Workflow Spec Agent"]
+    assert task["function"]["parameters"] == {
+        "type": "object",
+        "properties": {"description": {"type": "string"}, "subagent_type": {"type": "string"}},
+        "required": ["description", "subagent_type"],
+    }
+
+
+def test_a_later_task_does_not_revert_an_earlier_tasks_edit(fake: FakeOpenAI) -> None:
+    # Under deepagents, parallel tasks each merged back their whole copy of the files, so the
+    # second (idle) one reverted the first one's edit. Our subagents share one set of files.
+    fake.script(
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/x.md", "content": "draft"}),
+            ToolCall("task", {"subagent_type": "researcher", "description": "Edit /x.md."}),
+            ToolCall("task", {"subagent_type": "researcher", "description": "Do nothing."}),
+            model=ORCH_MODEL,
+        ),
+        tool_calls(
+            ToolCall(
+                "edit_file",
+                {"file_path": "/x.md", "old_string": "draft", "new_string": "final"},
+            ),
+            model=SPEC_MODEL,
+        ),
+        text("Edited.", model=SPEC_MODEL),
+        text("Nothing done.", model=SPEC_MODEL),
+        text("Done.", model=ORCH_MODEL),
+    )
+    run = _run(fake, TEAM)
+    assert run.state["files"]["/x.md"]["content"] == ["final"]

@@ -25,6 +25,7 @@ def _complete(
     client: LLMClient,
     model: ModelConfig = OPENAI_MODEL,
     deltas: list[tuple[str, dict[str, Any]]] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> LLMResult:
     async def on_delta(delta: str, raw: dict[str, Any]) -> None:
         if deltas is not None:
@@ -32,7 +33,7 @@ def _complete(
 
     async def call() -> LLMResult:
         try:
-            return await client.complete(model, USER, [], on_delta)
+            return await client.complete(model, USER, tools or [], on_delta)
         finally:
             await client.aclose()
 
@@ -71,9 +72,13 @@ def test_the_request_streams_with_usage_and_the_model_settings(fake: FakeOpenAI)
 
 
 def test_streamed_tool_call_fragments_are_assembled(fake: FakeOpenAI) -> None:
-    args = {"path": "/report.md", "content": "a fairly long body " * 5}
+    args = {"file_path": "/report.md", "content": "a fairly long body " * 5}
     fake.script(tool_calls(ToolCall("write_file", args, id="call_1"), ToolCall("ls", id="call_2")))
-    result = _complete(_client(fake))
+    offered = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("ls", "write_file")
+    ]
+    result = _complete(_client(fake), tools=offered)
     assert [c["id"] for c in result.tool_calls] == ["call_1", "call_2"]
     assert result.tool_calls[0]["function"]["name"] == "write_file"
     assert result.tool_calls[0]["function"]["arguments"] == json.dumps(args)

@@ -171,6 +171,66 @@ BAD_INPUTS = [
         "'keda' or 'fixed'",
         _spec(scaling={"mode": "auto"}),
     ),
+    BadInput(
+        "allow-from-upper-case",
+        "spec.api.allowFrom[1]",
+        DNS_1123_LABEL,
+        _spec(api={"allowFrom": ["team-b", "Team-C"]}),
+    ),
+    BadInput(
+        "allow-from-with-dot",
+        "spec.api.allowFrom[0]",
+        DNS_1123_LABEL,
+        _spec(api={"allowFrom": ["team.b"]}),
+    ),
+    BadInput(
+        "allow-from-too-long",
+        "spec.api.allowFrom[0]",
+        "at most 63 characters",
+        _spec(api={"allowFrom": ["a" * 64]}),
+    ),
+    BadInput(
+        "allow-from-a-string",
+        "spec.api.allowFrom",
+        "valid list",
+        _spec(api={"allowFrom": "team-b"}),
+    ),
+    BadInput(
+        "allow-from-too-many",
+        "spec.api.allowFrom",
+        "at most 32 items",
+        _spec(api={"allowFrom": [f"team-{i}" for i in range(33)]}),
+    ),
+    BadInput(
+        "token-secret-name",
+        "spec.api.tokenSecret",
+        DNS_1123,
+        _spec(api={"tokenSecret": "API_TOKEN"}),
+    ),
+    BadInput(
+        "monitoring-namespace-underscore",
+        "spec.api.monitoringNamespace",
+        DNS_1123_LABEL,
+        _spec(api={"monitoringNamespace": "kube_prometheus"}),
+    ),
+    BadInput(
+        "api-unknown-field",
+        "spec.api.token",
+        "is not a field of AgentExecutor",
+        _spec(api={"token": "s3cr3t"}),
+    ),
+    BadInput(
+        "env-api-token-reserved",
+        "spec.env[0].name",
+        "API_TOKEN is set by the platform",
+        _spec(env=[{"name": "API_TOKEN", "value": "x"}]),
+    ),
+    BadInput(
+        "env-host-reserved",
+        "spec.env[0].name",
+        "HOST is set by the platform",
+        _spec(env=[{"name": "HOST", "value": "127.0.0.1"}]),
+    ),
     BadInput("xr-name-underscore", "metadata.name", "DNS-1035 label", _spec(), name="Bad_Name"),
     BadInput("xr-name-too-long", "metadata.name", "at most 63 characters", _spec(), name="a" * 64),
     BadInput(
@@ -466,3 +526,19 @@ def test_env_values_written_compose_style_are_never_echoed(env: Any) -> None:
 
     assert verdict.spec is None
     assert not any(SECRET in line for line in verdict.errors)
+
+
+@pytest.mark.parametrize(
+    "token_secret",
+    [
+        pytest.param(SECRET, id="token-pasted-as-the-name"),
+        pytest.param([SECRET], id="a-list"),
+        pytest.param({"API_TOKEN": SECRET}, id="a-mapping"),
+    ],
+)
+def test_a_refused_token_secret_is_never_echoed(token_secret: Any) -> None:
+    rsp = _run(make_xr(_spec(api={"tokenSecret": token_secret})))
+
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert "spec.api.tokenSecret:" in rsp.results[0].message
+    assert SECRET not in rsp.results[0].message

@@ -51,6 +51,7 @@ CONTRACT_ENV = [
     "NATS_URL",
     "NATS_STREAM_NAME",
     "NATS_CONSUMER_GROUP",
+    "HOST",
     "PORT",
     "WORKER_CONCURRENCY",
     "OTEL_SERVICE_NAME",
@@ -230,6 +231,7 @@ def test_contract_env_values_come_from_the_spec() -> None:
         "NATS_URL": "tls://n1.nats.svc:4222",
         "NATS_STREAM_NAME": "JOBS",
         "NATS_CONSUMER_GROUP": "w",
+        "HOST": "0.0.0.0",
         "PORT": "8080",
         "WORKER_CONCURRENCY": "3",
         "OTEL_SERVICE_NAME": WORKLOAD.name,
@@ -481,10 +483,11 @@ def test_network_policy_allows_https_for_llm_apis() -> None:
 
 
 def test_network_policy_admits_ingress_on_8080_only() -> None:
+    # Who may call is in test_api_access.py; here only that nothing else is open.
     policy = build_network_policy(WORKLOAD, spec_with())["spec"]
 
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert [rule["ports"] for rule in policy["ingress"]] == [[{"port": 8080, "protocol": "TCP"}]]
 
 
 def test_network_policy_is_composed_unless_disabled() -> None:

@@ -46,9 +46,11 @@ def llm() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def fake(llm: FakeOpenAI) -> FakeOpenAI:
+def fake(llm: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """The session's fake, reset; strict: a scripted call of a tool never offered fails the test."""
     llm.reset()
-    return llm
+    yield llm
+    assert llm.violations == [], "the fake model was scripted to call tools never offered"
 
 
 @pytest.fixture

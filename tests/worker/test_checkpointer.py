@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 
 from testbed.servers import PostgresServer
-from workers.agent_executor.services import setup_checkpointer
 from workers.agent_executor.db_pool import connection_pool
+from workers.agent_executor.services import setup_checkpointer
 
 
 def test_jobs_checkpoint_concurrently_up_to_the_pool_size(postgres: PostgresServer) -> None:

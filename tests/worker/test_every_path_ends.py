@@ -192,7 +192,7 @@ def test_a_result_larger_than_the_nats_payload_is_published_trimmed_and_recorded
     [
         (
             {"JOB_MAX_STEPS": "6"},
-            [tool_calls(ToolCall("ls")) for _ in range(40)],
+            [tool_calls(ToolCall("ls", {"path": "/"})) for _ in range(40)],
             "StepLimitExceeded",
         ),
         ({"JOB_TIMEOUT_SECONDS": "1"}, [text("too slow", latency=4)], "TimeoutExceeded"),

@@ -27,7 +27,7 @@ def test_a_cancel_request_stops_the_run_on_whichever_worker_holds_it(
 ) -> None:
     workers = [start_worker(), start_worker()]
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "a"}), latency=3),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "a"}), latency=3),
         text("never asked for"),
     )
     body = job()

@@ -131,7 +131,9 @@ def test_the_orchestrator_delegates_and_written_files_reach_the_result_and_the_e
     start_worker()
     fake.script(
         tool_calls(ToolCall("task", {"subagent_type": "researcher", "description": "find facts"})),
-        tool_calls(ToolCall("write_file", {"path": "/notes.md", "content": "fact one\nfact two"})),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/notes.md", "content": "fact one\nfact two"})
+        ),
         text("facts written to /notes.md"),
         text("Report: see /notes.md"),
     )
@@ -147,6 +149,80 @@ def test_the_orchestrator_delegates_and_written_files_reach_the_result_and_the_e
         e for e in redis_events(redis_url, body["job_id"]) if e["event_type"] == "on_state_update"
     ]
     assert any("/notes.md" in u["data"]["files"] for u in updates)
+
+
+def _spec_builders_node(node_id: str, kind: str, name: str) -> dict[str, Any]:
+    # No tools listed: deepagents gave every agent its file tools (and task) unlisted.
+    return {
+        "id": node_id,
+        "type": kind,
+        "config": {
+            "name": name,
+            "system_prompt": f"You are the {name}.",
+            "model": {"provider": "openai", "model": "gpt-test"},
+            "tools": [],
+        },
+    }
+
+
+def test_a_spec_builders_run_returns_every_file_its_agents_wrote(
+    start_worker: Callable[..., Worker], nats: NatsServer, redis_url: str, fake: FakeOpenAI
+) -> None:
+    # Issue #11: this workflow ended with none of its files under the runtime before.
+    start_worker()
+    fake.script(
+        tool_calls(ToolCall("write_file", {"file_path": "/user_request.md", "content": "hi"})),
+        tool_calls(ToolCall("task", {"subagent_type": "Guardrail Agent", "description": "Check."})),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/guardrail_assessment.md", "content": "ok"})
+        ),
+        text("Assessment saved."),
+        tool_calls(
+            ToolCall("task", {"subagent_type": "Workflow Spec Agent", "description": "Spec."})
+        ),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/THE_SPEC/constitution.md", "content": "c"}),
+            ToolCall("write_file", {"file_path": "/THE_SPEC/requirements.md", "content": "r TBD"}),
+        ),
+        text("Spec written."),
+        tool_calls(
+            ToolCall(
+                "edit_file",
+                {"file_path": "/THE_SPEC/requirements.md", "old_string": "TBD", "new_string": "ok"},
+            )
+        ),
+        text("All done."),
+    )
+    job_id = f"spec-builders-{time.time_ns()}"
+    body = {
+        "job_id": job_id,
+        "agent_definition": {
+            "name": "spec-builders",
+            "nodes": [
+                _spec_builders_node("builder_agent_orchestrator", "Orchestrator", "Builder"),
+                _spec_builders_node("guardrail-agent", "Specialist", "Guardrail Agent"),
+                _spec_builders_node("workflow-spec-agent", "Specialist", "Workflow Spec Agent"),
+            ],
+        },
+        "input_payload": {"messages": [{"role": "user", "content": "Build a hello agent."}]},
+        "trace_id": "trace-spec-builders",
+    }
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    result = wait_result(nats, job_id)["data"]["result"]
+
+    expected = {
+        "/user_request.md": ["hi"],
+        "/guardrail_assessment.md": ["ok"],
+        "/THE_SPEC/constitution.md": ["c"],
+        "/THE_SPEC/requirements.md": ["r ok"],
+    }
+    assert result["output"] == "All done."
+    assert {path: f["content"] for path, f in result["files"].items()} == expected
+    events = redis_events(redis_url, job_id)
+    assert events[-1]["event_type"] == "end"
+    last_update = [e for e in events if e["event_type"] == "on_state_update"][-1]
+    assert {path: f["content"] for path, f in last_update["data"]["files"].items()} == expected
+    assert fake.pending == 0
 
 
 def test_malformed_input_with_a_job_id_fails_once_and_is_not_redelivered(
@@ -202,7 +278,7 @@ def test_a_run_over_its_token_budget_fails_with_a_typed_error(
 ) -> None:
     start_worker(TOKEN_BUDGET_PER_RUN="20")
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/a.md", "content": "x"}), usage=(15, 10)),
+        tool_calls(ToolCall("write_file", {"file_path": "/a.md", "content": "x"}), usage=(15, 10)),
         text("never reached"),
     )
     body = job()
@@ -233,7 +309,7 @@ def test_a_killed_worker_resumes_from_the_checkpoint_without_repeating_finished_
 ) -> None:
     first = start_worker()
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/draft.md", "content": "draft"})),
+        tool_calls(ToolCall("write_file", {"file_path": "/draft.md", "content": "draft"})),
         text("interrupted answer", latency=30),  # in flight when the worker dies
         text("final answer"),
     )

@@ -8,6 +8,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from workers.agent_executor.agent.sandbox.hardening import make_non_dumpable
 from workers.agent_executor.logs import configure
 from workers.agent_executor.settings import Settings
 
@@ -45,6 +46,8 @@ def _describe(exc: ValidationError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM (uvicorn's shutdown runs the lifespan's drain), or `prune`."""
+    # First: tool scripts (our children) must not read our environment's secrets or memory.
+    make_non_dumpable()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["prune"]:
         return prune_command(argv[1:])
@@ -62,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
     uvicorn.run(
         create_app(settings),
-        host="0.0.0.0",  # noqa: S104 - the pod's port; NetworkPolicy restricts who reaches it
+        # The pod's address only because the Deployment says so (HOST); loopback otherwise.
+        host=settings.HOST,
         port=settings.PORT,
         log_config=None,
         access_log=False,

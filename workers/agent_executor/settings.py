@@ -12,13 +12,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contract import limits, nats, runtime
 from workers.agent_executor.agent.model_config import parse_fallback_list
 
+MIN_API_TOKEN_LENGTH = 16
+
 
 class Settings(BaseSettings):
     """Every setting the worker reads; secrets are SecretStr and never logged."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+    # hide_input_in_errors: a ValidationError's text would otherwise quote the value of a
+    # refused setting, a token or password included, wherever it is printed or logged.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=True, extra="ignore", hide_input_in_errors=True
+    )
 
+    # Loopback unless told otherwise: the Deployment sets HOST to the pod's address, so a
+    # worker started anywhere else is not reachable from every interface by accident.
+    HOST: str = Field(default=runtime.LOCAL_LISTEN_HOST, min_length=1)
     PORT: int = Field(default=runtime.HTTP_PORT, ge=1, le=65535)
+    # When set, the job routes require `Authorization: Bearer <API_TOKEN>` (api/auth.py).
+    API_TOKEN: SecretStr | None = None
     WORKER_CONCURRENCY: int = Field(default=8, ge=1, le=256)
     SHUTDOWN_TIMEOUT_SECONDS: float = Field(default=runtime.SHUTDOWN_TIMEOUT_SECONDS, ge=0)
     OTEL_SERVICE_NAME: str = "agent-executor"
@@ -87,6 +98,21 @@ class Settings(BaseSettings):
         if value is not None:
             parse_fallback_list(value)
         return value
+
+    @field_validator("API_TOKEN")
+    @classmethod
+    def _token_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        # A Secret written from a file often ends in a newline no client sends; an empty or
+        # short token would be guessed. Either stops the process instead of serving with it.
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if len(token) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_API_TOKEN_LENGTH} characters "
+                "(e.g. `openssl rand -hex 32`), not counting surrounding whitespace"
+            )
+        return SecretStr(token)
 
     @model_validator(mode="after")
     def _stores_configured(self) -> Settings:

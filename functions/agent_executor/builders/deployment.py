@@ -27,6 +27,7 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         env.NATS_URL: spec.nats.url,
         env.NATS_STREAM_NAME: spec.nats.stream,
         env.NATS_CONSUMER_GROUP: spec.nats.consumer,
+        env.HOST: runtime.POD_LISTEN_HOST,
         env.PORT: str(HTTP_PORT),
         env.WORKER_CONCURRENCY: str(spec.concurrency),
         env.OTEL_SERVICE_NAME: workload.name,
@@ -41,8 +42,20 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_OPTIONAL_KEYS, optional=True),
         *secret_env(spec.secrets.llm_keys, env.LLM_KEYS, optional=True),
+        *api_token_env(spec),
         *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
     ]
+
+
+def api_token_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+    """API_TOKEN from `api.tokenSecret`, when the claim names one.
+
+    Not optional: a pod whose token Secret is missing must not start with its job routes
+    open; it waits in CreateContainerConfigError until the Secret exists.
+    """
+    if spec.api.token_secret is None:
+        return []
+    return secret_env(spec.api.token_secret, env.API_TOKEN_KEYS, optional=False)
 
 
 def _http_probe(path: str, *, period: int, failures: int, delay: int = 0) -> k8s.V1Probe:

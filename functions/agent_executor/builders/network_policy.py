@@ -1,4 +1,11 @@
-"""The NetworkPolicy: ingress on 8080; egress to DNS, NATS, the namespace's stores, HTTPS."""
+"""The NetworkPolicy: ingress on 8080 from the callers the claim admits; egress to DNS, NATS,
+the namespace's stores, HTTPS.
+
+Ingress names who may call the worker (DESIGN section 3, `api`): pods of the executor's own
+namespace, of each namespace in `api.allowFrom`, and of the monitoring namespace for
+/metrics. The kubelet's probes need no rule: traffic from a pod's own node is always
+allowed (Kubernetes' NetworkPolicy semantics, which the common CNIs follow).
+"""
 
 from __future__ import annotations
 
@@ -46,17 +53,41 @@ def _tcp(port: int) -> k8s.V1NetworkPolicyPort:
     return k8s.V1NetworkPolicyPort(port=port, protocol="TCP")
 
 
+def _namespace_peer(namespace: str) -> k8s.V1NetworkPolicyPeer:
+    # The API server sets kubernetes.io/metadata.name to every namespace's own name (1.21+)
+    # and keeps it so: no namespace can be labelled into another one's place.
+    return k8s.V1NetworkPolicyPeer(
+        namespace_selector=k8s.V1LabelSelector(match_labels={NAMESPACE_LABEL: namespace})
+    )
+
+
 def _nats_rule(endpoint: NatsEndpoint) -> k8s.V1NetworkPolicyEgressRule:
     peers = None
     if endpoint.namespace is not None:
-        peers = [
-            k8s.V1NetworkPolicyPeer(
-                namespace_selector=k8s.V1LabelSelector(
-                    match_labels={NAMESPACE_LABEL: endpoint.namespace}
-                )
-            )
-        ]
+        peers = [_namespace_peer(endpoint.namespace)]
     return k8s.V1NetworkPolicyEgressRule(to=peers, ports=[_tcp(endpoint.port)])
+
+
+def caller_namespaces(workload: Workload, spec: AgentExecutorSpec) -> list[str]:
+    """Other namespaces admitted to port 8080: monitoring, then `api.allowFrom`, each once."""
+    # dict.fromkeys keeps the first occurrence in order: a stable render, no duplicate peers.
+    admitted = dict.fromkeys([spec.api.monitoring_namespace, *spec.api.allow_from])
+    admitted.pop(workload.namespace, None)  # already admitted by the own-namespace peer
+    return list(admitted)
+
+
+def _ingress(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1NetworkPolicyIngressRule]:
+    peers = [
+        # An empty pod selector without a namespace selector: every pod of this namespace.
+        k8s.V1NetworkPolicyPeer(pod_selector=k8s.V1LabelSelector()),
+        *(_namespace_peer(ns) for ns in caller_namespaces(workload, spec)),
+    ]
+    # By the wire name: the client's typed keyword (`var_from`) is silently dropped, and
+    # `_from` is not in its type stubs.
+    rule = k8s.V1NetworkPolicyIngressRule.model_validate(
+        {"from": peers, "ports": [_tcp(HTTP_PORT)]}
+    )
+    return [rule]
 
 
 def build_network_policy(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
@@ -84,7 +115,7 @@ def build_network_policy(workload: Workload, spec: AgentExecutorSpec) -> dict[st
             spec=k8s.V1NetworkPolicySpec(
                 pod_selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
                 policy_types=["Ingress", "Egress"],
-                ingress=[k8s.V1NetworkPolicyIngressRule(ports=[_tcp(HTTP_PORT)])],
+                ingress=_ingress(workload, spec),
                 egress=egress,
             ),
         )

@@ -14,11 +14,15 @@ nodes:
       description: ...
       system_prompt: ...
       model: {provider: openai, model: gpt-4o-mini, temperature: 0.2, max_tokens: 1024}
-      tools: [write_todos, write_file, task]
+      tools: [fetch_weather]  # built-ins need no listing (listing them is allowed)
   - id: researcher
     type: Specialist
     config: {...}
 ```
+
+Every agent is offered deepagents' built-ins (`write_todos`, `ls`, `read_file`, `write_file`,
+`edit_file`, `glob`, `grep`), the orchestrator also `task`, then the tools its node lists:
+`tool_names_offered(node)`.
 
 Unknown keys (layout hints from editors and the like) are ignored; everything the agent uses is
 checked, and every error names its field path (`agent_definition.nodes[1].config.tools[0]`).
@@ -32,10 +36,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # Re-exported: ModelConfig was defined here, and callers import it from here.
+from workers.agent_executor.agent.builtin_tools import BUILTIN_NAMES
 from workers.agent_executor.agent.model_config import ModelConfig as ModelConfig
 from workers.agent_executor.agent.ports import InvalidAgentDefinitionError
 
-BUILTIN_TOOLS: tuple[str, ...] = ("write_todos", "ls", "read_file", "write_file", "edit_file")
+# deepagents' built-ins, in the order it offered them; every agent has them unlisted.
+BUILTIN_TOOLS: tuple[str, ...] = BUILTIN_NAMES
 TASK_TOOL = "task"
 ROOT = "agent_definition"
 # What the OpenAI API accepts as a function name.
@@ -81,9 +87,15 @@ class Node(_Model):
 
 
 class ToolRuntime(_Model):
-    """How a defined tool runs: Python source that reads JSON args on stdin, prints the result."""
+    """How a defined tool runs: Python source, either a script that reads JSON args on stdin
+    and prints the result, or a module defining a LangChain tool or a function to call.
+
+    `dependencies` (requirement strings such as `requests>=2`) are checked before the script
+    runs, never installed: a missing one fails the call with its name.
+    """
 
     script: str = Field(min_length=1)
+    dependencies: list[str] = Field(default_factory=list)
 
 
 class ToolDefinition(_Model):
@@ -123,7 +135,12 @@ class AgentDefinition(_Model):
         raise KeyError(node_id)
 
     def specialist(self, name_or_id: str) -> Node | None:
-        """The specialist whose config name (or else id) is `name_or_id`."""
+        """The specialist whose config name (or else id) is `name_or_id`.
+
+        deepagents-runtime named each subagent by `config.name` (display names with spaces,
+        such as "Guardrail Agent"): that is the `subagent_type` real prompts use. The node id
+        is accepted too, as it always was here.
+        """
         for node in self.specialists:
             if node.config.name == name_or_id:
                 return node
@@ -143,13 +160,28 @@ class AgentDefinition(_Model):
         return tool_name in BUILTIN_TOOLS or self.tool_definition(tool_name) is not None
 
     def tools_of(self, node: Node) -> list[str]:
-        """The tools `node` may call: the ones it lists that exist (once each), plus `task`
-        for the orchestrator when there are specialists."""
-        tools = list(dict.fromkeys(t for t in node.config.tools if self.offers(node, t)))
-        is_orchestrator = node.id == self.orchestrator.id
-        if is_orchestrator and self.specialists and TASK_TOOL not in tools:
-            tools.append(TASK_TOOL)
-        return tools
+        """The tools `node` is offered and may call: `tool_names_offered` less any name
+        without a tool_definition (deepagents-runtime skipped those, with a warning)."""
+        offered = tool_names_offered(node, orchestrator=node.id == self.orchestrator.id)
+        return [
+            name
+            for name in offered
+            if name in BUILTIN_TOOLS or name == TASK_TOOL or self.tool_definition(name)
+        ]
+
+
+def tool_names_offered(node: Node, *, orchestrator: bool) -> list[str]:
+    """The tools `node`'s model is offered, in deepagents' order.
+
+    The built-ins, then `task` for the running orchestrator (always: deepagents'
+    general-purpose subagent exists even without specialists), then the node's own tools as
+    listed. A listed built-in is not offered twice; `task` listed by a specialist is not
+    offered (deepagents-runtime skipped tool names it could not resolve, and subagents had
+    no `task`).
+    """
+    own = [t for t in node.config.tools if t not in BUILTIN_TOOLS and t != TASK_TOOL]
+    task = [TASK_TOOL] if orchestrator else []
+    return [*BUILTIN_TOOLS, *task, *dict.fromkeys(own)]
 
 
 def _path(loc: Sequence[int | str]) -> str:

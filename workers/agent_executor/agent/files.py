@@ -1,23 +1,31 @@
-"""The virtual filesystem in graph state and the built-in tools over it.
+"""The virtual filesystem in graph state, and deepagents' file and todo tools over it.
 
 State holds `files: {path: {"content": [lines], "created_at": iso, "modified_at": iso}}` and
-`todos: [{"content", "status"}]`. Every tool is a pure function of the state and its arguments
-that returns `(result text for the model, state update)`; the update is `{}` when nothing changed.
-Mistakes (a missing file, an ambiguous edit) are reported in the result text, never raised.
+`todos: [{"content", "status"}]`, the shapes deepagents (0.2.7-0.3.x) kept. Every tool is a pure
+function of the state and its arguments that returns `(result text for the model, state update)`;
+the update is `{}` when nothing changed. The result texts are deepagents' own, word for word:
+agents written for deepagents read them (DESIGN section 6, "Real agents"). Mistakes (a missing
+file, an ambiguous edit, a path with `..`) are reported in the result text, never raised.
 """
 
 from __future__ import annotations
 
-import json
 import posixpath
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+DEFAULT_READ_LIMIT = 500
+# Longer lines are shown in numbered chunks ("5", "5.1", ...) rather than cut.
+MAX_LINE_LENGTH = 10_000
+LINE_NUMBER_WIDTH = 6
+# deepagents' bound on list and search results: about 20000 tokens at 4 characters each.
+RESULT_CHAR_LIMIT = 4 * 20_000
+TRUNCATION_NOTE = "... [results truncated, try being more specific with your parameters]"
+EMPTY_FILE_REMINDER = "System reminder: File exists but has empty contents"
 
-DEFAULT_READ_LIMIT = 2000
-MAX_LINE_CHARS = 2000
+TodoStatus = Literal["pending", "in_progress", "completed"]
 
 
 class FileData(TypedDict):
@@ -32,7 +40,7 @@ class Todo(TypedDict):
     """One entry of the agent's todo list."""
 
     content: str
-    status: Literal["pending", "in_progress", "completed"]
+    status: TodoStatus
 
 
 Files = dict[str, FileData]
@@ -49,8 +57,17 @@ def file_text(data: FileData) -> str:
     return "\n".join(data["content"])
 
 
+def new_file(content: str, created_at: str | None = None) -> FileData:
+    """A file holding `content`; `created_at` is kept when an existing file changes."""
+    stamp = now_iso()
+    return FileData(content=content.split("\n"), created_at=created_at or stamp, modified_at=stamp)
+
+
 def normalize_path(path: str) -> str:
-    """An absolute, normalized path; ValueError for empty paths and `..` components."""
+    """An absolute, normalized path for a seeded file; ValueError for empty paths and `..`.
+
+    Used for `input_payload.files`, where a bad path is the caller's mistake, not the model's.
+    """
     path = path.strip()
     if not path:
         raise ValueError("path must not be empty")
@@ -62,269 +79,147 @@ def normalize_path(path: str) -> str:
     return normalized
 
 
-def _files(state: Mapping[str, Any]) -> Files:
+class PathRefusedError(ValueError):
+    """A path the file tools refuse; its message is what the model is told after `Error: `."""
+
+
+def virtual_path(path: str) -> str:
+    """A tool's path argument as deepagents normalized it: `/`-prefixed, normpath, `/` separators.
+
+    `..` anywhere and a leading `~` are refused, as are Windows drive paths. deepagents up to
+    0.3.9 let that ValueError abort the whole run; we answer it as a tool result, as 0.3.10 does.
+    """
+    if ".." in path or path.startswith("~"):
+        raise PathRefusedError(f"Path traversal not allowed: {path}")
+    if re.match(r"^[a-zA-Z]:", path):
+        raise PathRefusedError(
+            f"Windows absolute paths are not supported: {path}. Please use virtual paths "
+            "starting with / (e.g., /workspace/file.txt)"
+        )
+    # POSIX normpath keeps a leading "//" (so "//a" is not "/a"), exactly as deepagents did.
+    normalized = posixpath.normpath(path).replace("\\", "/")
+    return normalized if normalized.startswith("/") else "/" + normalized
+
+
+def bounded_list(items: Sequence[str]) -> str:
+    """A list result as deepagents 0.3.0 rendered it: Python's repr, cut near RESULT_CHAR_LIMIT."""
+    total = sum(len(item) for item in items)
+    shown = list(items)
+    if total > RESULT_CHAR_LIMIT:
+        shown = [*shown[: len(shown) * RESULT_CHAR_LIMIT // total], TRUNCATION_NOTE]
+    return str(shown)
+
+
+def bounded_text(text: str) -> str:
+    """A text result cut at RESULT_CHAR_LIMIT characters, with deepagents' note appended."""
+    if len(text) > RESULT_CHAR_LIMIT:
+        return text[:RESULT_CHAR_LIMIT] + "\n" + TRUNCATION_NOTE
+    return text
+
+
+def state_files(state: Mapping[str, Any]) -> Files:
+    """The files in `state` (none yet: an empty dict)."""
     files: Files | None = state.get("files")
     return files or {}
 
 
-def _lookup(files: Files, path: str) -> tuple[str, FileData | None]:
-    key = normalize_path(path)
-    return key, files.get(key)
+def ls(state: Mapping[str, Any], path: str) -> ToolOutcome:
+    """The direct children of directory `path`, sorted; subdirectories end with `/`."""
+    try:
+        directory = virtual_path(path)
+    except PathRefusedError as exc:
+        return f"Error: {exc}", {}
+    prefix = directory if directory.endswith("/") else directory + "/"
+    entries: set[str] = set()
+    for key in state_files(state):
+        if key.startswith(prefix):
+            rest = key[len(prefix) :]
+            entries.add(prefix + rest.split("/")[0] + "/" if "/" in rest else key)
+    return bounded_list(sorted(entries)), {}
 
 
-def write_todos(state: Mapping[str, Any], todos: list[Todo]) -> ToolOutcome:
-    """Replace the todo list."""
-    new = [Todo(content=t["content"], status=t["status"]) for t in todos]
-    return f"Updated todo list to {json.dumps(new)}", {"todos": new}
-
-
-def ls(state: Mapping[str, Any]) -> ToolOutcome:
-    """The paths of all files, one per line."""
-    paths = sorted(_files(state))
-    return ("\n".join(paths) if paths else "No files found"), {}
+def _numbered(lines: Sequence[str], first: int) -> str:
+    """`cat -n` rows from line number `first`; over-long lines continue as `n.1`, `n.2`, ..."""
+    rows: list[str] = []
+    for number, line in enumerate(lines, start=first):
+        chunks = [line[i : i + MAX_LINE_LENGTH] for i in range(0, len(line), MAX_LINE_LENGTH)]
+        rows.append(f"{number:{LINE_NUMBER_WIDTH}d}\t{chunks[0] if chunks else ''}")
+        for k, chunk in enumerate(chunks[1:], start=1):
+            rows.append(f"{f'{number}.{k}':>{LINE_NUMBER_WIDTH}}\t{chunk}")
+    return "\n".join(rows)
 
 
 def read_file(
-    state: Mapping[str, Any], path: str, offset: int = 0, limit: int = DEFAULT_READ_LIMIT
+    state: Mapping[str, Any], file_path: str, offset: int = 0, limit: int = DEFAULT_READ_LIMIT
 ) -> ToolOutcome:
-    """Lines `offset`..`offset+limit` numbered from 1 like `cat -n`."""
+    """Lines `offset`..`offset+limit` numbered from `offset+1` like `cat -n`."""
     try:
-        key, data = _lookup(_files(state), path)
-    except ValueError as exc:
+        key = virtual_path(file_path)
+    except PathRefusedError as exc:
         return f"Error: {exc}", {}
+    data = state_files(state).get(key)
     if data is None:
         return f"Error: File '{key}' not found", {}
-    lines = data["content"]
-    if lines == [""] or not lines:
-        return "System reminder: File exists but has empty contents", {}
-    if offset < 0 or limit < 1:
-        return "Error: offset must be >= 0 and limit >= 1", {}
+    text = file_text(data)
+    if not text.strip():
+        return EMPTY_FILE_REMINDER, {}
+    lines = text.splitlines()
+    # The same slice arithmetic as deepagents, odd offsets and limits included.
+    end = min(offset + limit, len(lines))
     if offset >= len(lines):
         return f"Error: Line offset {offset} exceeds file length ({len(lines)} lines)", {}
-    out = []
-    for number, line in enumerate(lines[offset : offset + limit], start=offset + 1):
-        out.append(f"{number:6d}\t{line[:MAX_LINE_CHARS]}")
-    return "\n".join(out), {}
+    return _numbered(lines[offset:end], offset + 1), {}
 
 
-def write_file(state: Mapping[str, Any], path: str, content: str) -> ToolOutcome:
-    """Create or overwrite a file."""
-    files = _files(state)
+def write_file(state: Mapping[str, Any], file_path: str, content: str) -> ToolOutcome:
+    """Create a new file; an existing one is refused (deepagents: edit it instead)."""
     try:
-        key, existing = _lookup(files, path)
-    except ValueError as exc:
+        key = virtual_path(file_path)
+    except PathRefusedError as exc:
         return f"Error: {exc}", {}
-    stamp = now_iso()
-    data = FileData(
-        content=content.split("\n"),
-        created_at=existing["created_at"] if existing else stamp,
-        modified_at=stamp,
-    )
-    verb = "Updated" if existing else "Created"
-    return f"{verb} file {key}", {"files": {**files, key: data}}
+    files = state_files(state)
+    if key in files:
+        return (
+            f"Cannot write to {key} because it already exists. "
+            "Read and then make an edit, or write to a new path."
+        ), {}
+    return f"Updated file {key}", {"files": {**files, key: new_file(content)}}
 
 
 def edit_file(
     state: Mapping[str, Any],
-    path: str,
+    file_path: str,
     old_string: str,
     new_string: str,
     replace_all: bool = False,
 ) -> ToolOutcome:
-    """Replace `old_string` (exactly once, or every occurrence with `replace_all`)."""
-    files = _files(state)
+    """Replace `old_string` by `new_string`: it must occur once unless `replace_all`."""
     try:
-        key, existing = _lookup(files, path)
-    except ValueError as exc:
+        key = virtual_path(file_path)
+    except PathRefusedError as exc:
         return f"Error: {exc}", {}
+    files = state_files(state)
+    existing = files.get(key)
     if existing is None:
         return f"Error: File '{key}' not found", {}
-    if not old_string:
-        return "Error: old_string must not be empty", {}
-    if old_string == new_string:
-        return "Error: old_string and new_string are identical; nothing to change", {}
     text = file_text(existing)
     count = text.count(old_string)
     if count == 0:
-        return f"Error: String not found in file '{key}': {old_string!r}", {}
+        return f"Error: String not found in file: '{old_string}'", {}
     if count > 1 and not replace_all:
         return (
-            f"Error: String {old_string!r} appears {count} times in file '{key}'. "
-            "Use replace_all=true to replace every occurrence, or give a longer, unique "
-            "old_string with more surrounding context.",
-            {},
-        )
-    text = (
-        text.replace(old_string, new_string)
-        if replace_all
-        else text.replace(old_string, new_string, 1)
-    )
-    data = FileData(
-        content=text.split("\n"), created_at=existing["created_at"], modified_at=now_iso()
-    )
-    replaced = count if replace_all else 1
+            f"Error: String '{old_string}' appears {count} times in file. Use replace_all=True "
+            "to replace all instances, or provide a more specific string with surrounding "
+            "context."
+        ), {}
+    edited = new_file(text.replace(old_string, new_string), existing["created_at"])
     return (
-        f"Successfully replaced {replaced} instance(s) of the string in '{key}'",
-        {"files": {**files, key: data}},
+        f"Successfully replaced {count} instance(s) of the string in '{key}'",
+        {"files": {**files, key: edited}},
     )
 
 
-# --- argument models: what the model sends, validated before a tool runs -----------------------
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _TodoArg(_Args):
-    content: str
-    status: Literal["pending", "in_progress", "completed"]
-
-
-class _WriteTodosArgs(_Args):
-    todos: list[_TodoArg]
-
-
-class _LsArgs(_Args):
-    pass
-
-
-class _ReadFileArgs(_Args):
-    path: str
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=DEFAULT_READ_LIMIT, ge=1)
-
-
-class _WriteFileArgs(_Args):
-    path: str
-    content: str
-
-
-class _EditFileArgs(_Args):
-    path: str
-    old_string: str
-    new_string: str
-    replace_all: bool = False
-
-
-def _run_write_todos(state: Mapping[str, Any], a: BaseModel) -> ToolOutcome:
-    assert isinstance(a, _WriteTodosArgs)
-    return write_todos(state, [Todo(content=t.content, status=t.status) for t in a.todos])
-
-
-def _run_ls(state: Mapping[str, Any], a: BaseModel) -> ToolOutcome:
-    return ls(state)
-
-
-def _run_read_file(state: Mapping[str, Any], a: BaseModel) -> ToolOutcome:
-    assert isinstance(a, _ReadFileArgs)
-    return read_file(state, a.path, a.offset, a.limit)
-
-
-def _run_write_file(state: Mapping[str, Any], a: BaseModel) -> ToolOutcome:
-    assert isinstance(a, _WriteFileArgs)
-    return write_file(state, a.path, a.content)
-
-
-def _run_edit_file(state: Mapping[str, Any], a: BaseModel) -> ToolOutcome:
-    assert isinstance(a, _EditFileArgs)
-    return edit_file(state, a.path, a.old_string, a.new_string, a.replace_all)
-
-
-_BUILTINS: dict[str, tuple[type[BaseModel], Callable[[Mapping[str, Any], BaseModel], ToolOutcome]]]
-_BUILTINS = {
-    "write_todos": (_WriteTodosArgs, _run_write_todos),
-    "ls": (_LsArgs, _run_ls),
-    "read_file": (_ReadFileArgs, _run_read_file),
-    "write_file": (_WriteFileArgs, _run_write_file),
-    "edit_file": (_EditFileArgs, _run_edit_file),
-}
-
-
-def run_builtin(name: str, state: Mapping[str, Any], args: Mapping[str, Any]) -> ToolOutcome:
-    """Validate `args` and run the built-in tool `name`; bad arguments give error text."""
-    if name not in _BUILTINS:
-        return f"Error: unknown built-in tool '{name}'", {}
-    model, run = _BUILTINS[name]
-    try:
-        parsed = model.model_validate(dict(args))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
-        )
-        return f"Error: invalid arguments for {name}: {problems}", {}
-    return run(state, parsed)
-
-
-def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> Any:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {
-                "type": "object",
-                "properties": properties,
-                "required": required,
-                "additionalProperties": False,
-            },
-        },
-    }
-
-
-BUILTIN_TOOL_SCHEMAS: dict[str, dict[str, Any]] = {
-    "write_todos": _tool(
-        "write_todos",
-        "Replace your todo list. Use it to plan multi-step work and to track progress.",
-        {
-            "todos": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "content": {"type": "string"},
-                        "status": {
-                            "type": "string",
-                            "enum": ["pending", "in_progress", "completed"],
-                        },
-                    },
-                    "required": ["content", "status"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        ["todos"],
-    ),
-    "ls": _tool("ls", "List the paths of all files in the virtual filesystem.", {}, []),
-    "read_file": _tool(
-        "read_file",
-        "Read a file. Lines are numbered from 1; use offset (0-based line) and limit to page.",
-        {
-            "path": {"type": "string", "description": "Absolute path, e.g. /notes.md"},
-            "offset": {"type": "integer", "minimum": 0, "default": 0},
-            "limit": {"type": "integer", "minimum": 1, "default": DEFAULT_READ_LIMIT},
-        },
-        ["path"],
-    ),
-    "write_file": _tool(
-        "write_file",
-        "Create a file, or overwrite it, with the given content.",
-        {
-            "path": {"type": "string", "description": "Absolute path, e.g. /report.md"},
-            "content": {"type": "string"},
-        },
-        ["path", "content"],
-    ),
-    "edit_file": _tool(
-        "edit_file",
-        "Replace old_string with new_string in a file. old_string must occur exactly once "
-        "unless replace_all is true.",
-        {
-            "path": {"type": "string"},
-            "old_string": {"type": "string"},
-            "new_string": {"type": "string"},
-            "replace_all": {"type": "boolean", "default": False},
-        },
-        ["path", "old_string", "new_string"],
-    ),
-}
+def write_todos(state: Mapping[str, Any], todos: Sequence[Todo]) -> ToolOutcome:
+    """Replace the todo list; the result shows the new list as Python's repr, as langchain did."""
+    new = [Todo(content=t["content"], status=t["status"]) for t in todos]
+    return f"Updated todo list to {new!r}", {"todos": new}

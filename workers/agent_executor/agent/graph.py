@@ -4,17 +4,27 @@ Two nodes loop until the orchestrator answers without tool calls:
 
 - `llm` makes exactly one model call: for the agent on top of the `stack`, or the orchestrator
   when the stack is empty. An assistant message with tool calls is appended to that agent's
-  messages. A specialist's final answer pops its frame and becomes the `tool` message answering
+  messages. A subagent's final answer pops its frame and becomes the `tool` message answering
   the parent's pending `task` call. The orchestrator's final answer sets `output`.
 - `tools` runs the unanswered tool calls of the top agent's last assistant message, in order.
-  A `task` call pushes a specialist frame (system prompt + task description) and stops there;
-  the calls after it run once the specialist has answered.
+  A `task` call pushes a subagent frame (system prompt + task description) and stops there;
+  the calls after it run once the subagent has answered.
+
+Every agent is offered deepagents' built-in tools unlisted (`builtin_tools`), the orchestrator
+also `task`, whose subagents are deepagents' `general-purpose` agent and the specialists
+(`subagents`); system prompts get short notes on those tools (`prompts`).
+
+Files are one shared dictionary: a subagent reads and writes the orchestrator's files directly,
+and its writes are there when it answers. (deepagents gave each subagent a copy and merged the
+whole copy back, so of two parallel tasks the later one reverted the other's edits of a file it
+had not touched; we run tasks one after the other on the same files, and nothing is reverted.)
+Todos are per agent, as in deepagents: a subagent starts with none, and its list ends with it.
 
 Every step is one checkpoint, so a resumed run (`ainvoke(None, same thread_id)`) repeats at most
 the step that was interrupted, never an LLM call that already finished.
 
 State (JSON only): `messages` (the orchestrator's conversation, OpenAI format, without its system
-prompt), `stack` (specialist frames), `files` (the virtual filesystem), `todos`, `usage`
+prompt), `stack` (subagent frames), `files` (the virtual filesystem), `todos`, `usage`
 (`{model: {prompt_tokens, completion_tokens}}`) and `output` (the final answer).
 """
 
@@ -24,11 +34,13 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from workers.agent_executor.agent import prompts, subagents
+from workers.agent_executor.agent.builtin_tools import BUILTIN_SCHEMAS, run_builtin
 from workers.agent_executor.agent.definition import (
     BUILTIN_TOOLS,
     TASK_TOOL,
@@ -36,16 +48,15 @@ from workers.agent_executor.agent.definition import (
     Node,
 )
 from workers.agent_executor.agent.files import (
-    BUILTIN_TOOL_SCHEMAS,
     FileData,
     Todo,
     normalize_path,
     now_iso,
-    run_builtin,
 )
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError, EventSink, TokenBudget
 from workers.agent_executor.agent.scripts import run_tool_script
+from workers.agent_executor.agent.tool_protocol import not_a_tool
 
 LLM_NODE = "llm"
 TOOLS_NODE = "tools"
@@ -53,11 +64,34 @@ INPUT_ROLES = ("system", "developer", "user", "assistant")
 
 
 class Frame(TypedDict):
-    """A specialist at work: its agent node id, its own conversation, the `task` it answers."""
+    """A subagent at work: its node id, its own conversation, the `task` it answers.
+
+    The general-purpose subagent runs on the orchestrator's node (its model and own tools)
+    and is marked `general_purpose`. `todos` is the subagent's own list.
+    """
 
     agent_id: str
     messages: list[dict[str, Any]]
     parent_tool_call_id: str
+    general_purpose: NotRequired[bool]
+    todos: NotRequired[list[Todo]]
+
+
+def _with_messages(frame: Frame, messages: list[dict[str, Any]]) -> Frame:
+    """`frame` with its conversation replaced (every other key kept)."""
+    updated = frame.copy()
+    updated["messages"] = messages
+    return updated
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """Whose turn it is: the agent on top of the stack (the orchestrator when it is empty)."""
+
+    node: Node  # whose model answers
+    messages: list[dict[str, Any]]
+    tools: list[str]  # the tool names its model is offered
+    frame: Frame | None
 
 
 class AgentState(TypedDict, total=False):
@@ -280,47 +314,13 @@ class _Agent:
         self.script_timeout = script_timeout
 
     @staticmethod
-    def _task_schema(definition: AgentDefinition) -> dict[str, Any]:
-        lines = [
-            f"- {n.config.name}: {n.config.description or '(no description)'}"
-            for n in definition.specialists
-        ]
-        return {
-            "type": "function",
-            "function": {
-                "name": TASK_TOOL,
-                "description": (
-                    "Delegate a self-contained task to a specialist agent and get its final "
-                    "answer back. The specialist sees only the description you give it and "
-                    "shares your files.\nSpecialists:\n" + "\n".join(lines)
-                ),
-                "parameters": {
-                    "type": "object",
-                    "properties": {
-                        "subagent_type": {
-                            "type": "string",
-                            "enum": [n.config.name for n in definition.specialists],
-                            "description": "Which specialist to use.",
-                        },
-                        "description": {
-                            "type": "string",
-                            "description": "The complete task, with everything needed to do it.",
-                        },
-                    },
-                    "required": ["subagent_type", "description"],
-                    "additionalProperties": False,
-                },
-            },
-        }
-
-    @classmethod
-    def _schemas(cls, definition: AgentDefinition, node: Node) -> list[dict[str, Any]]:
+    def _schemas(definition: AgentDefinition, names: list[str]) -> list[dict[str, Any]]:
         schemas: list[dict[str, Any]] = []
-        for name in definition.tools_of(node):
+        for name in names:
             if name == TASK_TOOL:
-                schemas.append(cls._task_schema(definition))
-            elif name in BUILTIN_TOOL_SCHEMAS:
-                schemas.append(BUILTIN_TOOL_SCHEMAS[name])
+                schemas.append(subagents.task_schema(definition))
+            elif name in BUILTIN_SCHEMAS:
+                schemas.append(BUILTIN_SCHEMAS[name])
             else:
                 tool = definition.tool_definition(name)
                 assert tool is not None  # parse_definition checked every name
@@ -337,24 +337,34 @@ class _Agent:
         return schemas
 
     @staticmethod
-    def _top(definition: AgentDefinition, state: AgentState) -> tuple[Node, list[dict[str, Any]]]:
+    def _turn(definition: AgentDefinition, state: AgentState) -> _Turn:
         stack = state.get("stack") or []
-        if stack:
-            return definition.node(stack[-1]["agent_id"]), stack[-1]["messages"]
-        return definition.orchestrator, state.get("messages") or []
+        if not stack:
+            node = definition.orchestrator
+            return _Turn(node, state.get("messages") or [], definition.tools_of(node), None)
+        frame = stack[-1]
+        node = definition.node(frame["agent_id"])
+        tools = (
+            subagents.general_purpose_tool_names(definition)
+            if frame.get("general_purpose")
+            else definition.tools_of(node)
+        )
+        return _Turn(node, frame["messages"], tools, frame)
 
     # The `llm` node: one model call for the agent on top of the stack.
     async def llm_step(self, state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         run = runtime.context
         stack = list(state.get("stack") or [])
-        node, messages = self._top(run.definition, state)
+        turn = self._turn(run.definition, state)
+        node, messages = turn.node, turn.messages
         if stack:
-            request = messages
+            request = messages  # a subagent's frame starts with its system prompt
         else:
             if not messages:
                 raise InvalidInputError("input_payload.messages: at least one message is required")
-            prompt = node.config.system_prompt
-            request = ([{"role": "system", "content": prompt}] if prompt else []) + messages
+            roster = [(s.name, s.description) for s in subagents.roster(run.definition)]
+            prompt = prompts.orchestrator_prompt(node.config.system_prompt, roster)
+            request = [{"role": "system", "content": prompt}, *messages]
 
         usage = {m: dict(u) for m, u in (state.get("usage") or {}).items()}
         await run.budget.before_call(total_tokens(usage))
@@ -365,7 +375,7 @@ class _Agent:
             )
 
         model = node.config.model
-        schemas = self._schemas(run.definition, node)
+        schemas = self._schemas(run.definition, turn.tools)
         result = await self.llm.complete(model, request, schemas, on_delta)
         prompt_tokens = result.usage.get("prompt_tokens", 0)
         completion_tokens = result.usage.get("completion_tokens", 0)
@@ -395,14 +405,10 @@ class _Agent:
             if not result.tool_calls:
                 update["output"] = result.content
         elif result.tool_calls:
-            stack[-1] = Frame(
-                agent_id=stack[-1]["agent_id"],
-                messages=[*messages, assistant],
-                parent_tool_call_id=stack[-1]["parent_tool_call_id"],
-            )
+            stack[-1] = _with_messages(stack[-1], [*messages, assistant])
             update["stack"] = stack
         else:
-            # The specialist is done: its answer is the result of the parent's `task` call.
+            # The subagent is done: its answer is the result of the parent's `task` call.
             frame = stack.pop()
             answer = result.content or "(the specialist returned no text)"
             tool_message = {
@@ -411,12 +417,7 @@ class _Agent:
                 "content": answer,
             }
             if stack:
-                parent = stack[-1]
-                stack[-1] = Frame(
-                    agent_id=parent["agent_id"],
-                    messages=[*parent["messages"], tool_message],
-                    parent_tool_call_id=parent["parent_tool_call_id"],
-                )
+                stack[-1] = _with_messages(stack[-1], [*stack[-1]["messages"], tool_message])
             else:
                 update["messages"] = [*(state.get("messages") or []), tool_message]
             update["stack"] = stack
@@ -437,13 +438,11 @@ class _Agent:
         run = runtime.context
         definition = run.definition
         stack = list(state.get("stack") or [])
-        node, frame_messages = self._top(definition, state)
-        messages = list(frame_messages)
-        allowed = definition.tools_of(node)
-        work: dict[str, Any] = {
-            "files": state.get("files") or {},
-            "todos": state.get("todos") or [],
-        }
+        turn = self._turn(definition, state)
+        node = turn.node
+        messages = list(turn.messages)
+        own_todos = turn.frame.get("todos", []) if turn.frame else state.get("todos")
+        work: dict[str, Any] = {"files": state.get("files") or {}, "todos": own_todos or []}
         pushed: Frame | None = None
         for call in pending_tool_calls(messages):
             call_id = call["id"]
@@ -456,20 +455,12 @@ class _Agent:
             await run.events.emit("on_tool_start", {"tool": name, "input": shown, **meta})
             if args is None:
                 text = error or "Error: invalid arguments"
-            elif name not in allowed:
-                text = (
-                    f"Error: there is no tool '{name}' for you; available tools: "
-                    f"{', '.join(allowed) or 'none'}"
-                )
+            elif name not in turn.tools:
+                text = not_a_tool(name, turn.tools)
             elif name == TASK_TOOL:
-                specialist, text = self._task_target(definition, args)
-                if specialist is not None:
-                    pushed = Frame(
-                        agent_id=specialist.id,
-                        messages=self._specialist_messages(specialist, str(args["description"])),
-                        parent_tool_call_id=call_id,
-                    )
-                    break  # on_tool_end is emitted when the specialist answers
+                pushed, text = self._start_task(definition, args, call_id)
+                if pushed is not None:
+                    break  # on_tool_end is emitted when the subagent answers
             elif name in BUILTIN_TOOLS:
                 text, changes = run_builtin(name, work, args)
                 work.update(changes)
@@ -482,20 +473,19 @@ class _Agent:
                     args,
                     allowed=self.allow_tool_scripts,
                     time_limit=self.script_timeout,
+                    dependencies=tool.runtime.dependencies,
                 )
             await run.events.emit("on_tool_end", {"tool": name, "output": text, **meta})
             messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
 
-        update: dict[str, Any] = {"files": work["files"], "todos": work["todos"]}
+        update: dict[str, Any] = {"files": work["files"]}
         if stack:
-            top = stack[-1]
-            stack[-1] = Frame(
-                agent_id=top["agent_id"],
-                messages=messages,
-                parent_tool_call_id=top["parent_tool_call_id"],
-            )
+            top = _with_messages(stack[-1], messages)
+            top["todos"] = work["todos"]
+            stack[-1] = top
         else:
             update["messages"] = messages
+            update["todos"] = work["todos"]
         if pushed is not None:
             stack.append(pushed)
         update["stack"] = stack
@@ -503,29 +493,32 @@ class _Agent:
         return update
 
     @staticmethod
-    def _task_target(
-        definition: AgentDefinition, args: Mapping[str, Any]
-    ) -> tuple[Node | None, str]:
-        kind = args.get("subagent_type")
-        description = args.get("description")
-        names = ", ".join(n.config.name for n in definition.specialists)
-        if not isinstance(kind, str) or not isinstance(description, str) or not description:
-            return None, (
-                "Error: task needs string arguments subagent_type (one of: "
-                f"{names}) and a non-empty description"
-            )
-        specialist = definition.specialist(kind)
-        if specialist is None:
-            return None, f"Error: unknown subagent_type '{kind}'; choose one of: {names}"
-        return specialist, ""
-
-    @staticmethod
-    def _specialist_messages(node: Node, description: str) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        if node.config.system_prompt:
-            messages.append({"role": "system", "content": node.config.system_prompt})
-        messages.append({"role": "user", "content": description})
-        return messages
+    def _start_task(
+        definition: AgentDefinition, args: dict[str, Any], call_id: str
+    ) -> tuple[Frame | None, str]:
+        """The frame of the subagent a `task` call starts, or the result text why not."""
+        parsed = subagents.parse_task(args)
+        if isinstance(parsed, str):
+            return None, parsed
+        target = subagents.find(definition, parsed.subagent_type)
+        if target is None:
+            return None, subagents.unknown_subagent(parsed.subagent_type, definition)
+        if target.general_purpose:
+            prompt = prompts.general_purpose_prompt()
+        else:
+            prompt = prompts.subagent_prompt(target.node.config.system_prompt)
+        frame = Frame(
+            agent_id=target.node.id,
+            messages=[
+                {"role": "system", "content": prompt},
+                # As in deepagents, the description is the subagent's only user message.
+                {"role": "user", "content": parsed.description},
+            ],
+            parent_tool_call_id=call_id,
+        )
+        if target.general_purpose:
+            frame["general_purpose"] = True
+        return frame, ""
 
 
 def build_graph(

@@ -1,103 +1,113 @@
-"""Running a tool_definition's `runtime.script` in a subprocess with a time limit.
+"""Running a tool_definition's `runtime.script` in the sandbox, only when the operator allows it.
 
-The script is Python source run as `python -I -c <script>`: it reads its arguments as JSON on
-stdin and prints its result to stdout. It runs in an empty temporary directory with a minimal
-environment (no worker secrets), in its own process group so a timeout kills its children too.
-Scripts come from messages, so they run only when the operator set `ALLOW_TOOL_SCRIPTS=true`.
+Scripts come from messages, so they run only when `ALLOW_TOOL_SCRIPTS=true`, and then in the
+sandbox (`workers.agent_executor.agent.sandbox`): a supervisor process that enforces the time
+limit and kills everything the script started, kernel limits, a clean environment, another
+user when the worker is root, and a non-dumpable worker so its secrets stay closed.
+
+Two formats (`script_kind`): a stdin script reads JSON arguments on stdin and prints its
+result; a tool module (deepagents-runtime's format) defines a LangChain tool or a function,
+which `tool_driver` calls with the arguments. `runtime.dependencies` are checked, never
+installed: a missing one fails the call with its name.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import os
 import signal
 import sys
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from workers.agent_executor.agent.ports import ToolScriptError
+from workers.agent_executor.agent.sandbox.limits import DEFAULT_LIMITS, SandboxLimits
+from workers.agent_executor.agent.sandbox.runner import SandboxResult, run_sandboxed
+from workers.agent_executor.agent.script_kind import script_kind
+from workers.agent_executor.agent.tool_driver import encode_request
 
 MAX_OUTPUT_CHARS = 100_000
 STDERR_TAIL_CHARS = 2_000
+DRIVER_SOURCE = (Path(__file__).parent / "tool_driver.py").read_text()
 DISABLED_MESSAGE = (
     "Error: tool '{name}' cannot run: tool scripts are disabled on this worker "
     "(ALLOW_TOOL_SCRIPTS=false)."
 )
+SIGNAL_CAUSES = {
+    signal.SIGXCPU: "CPU time limit",
+    signal.SIGXFSZ: "file size limit",
+    signal.SIGKILL: "killed",
+}
 
 
-def _script_env() -> dict[str, str]:
-    return {
-        "PATH": os.defpath,
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "PYTHONIOENCODING": "utf-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
+def _stderr_tail(result: SandboxResult) -> str:
+    return result.stderr.decode("utf-8", errors="replace").strip()[-STDERR_TAIL_CHARS:]
+
+
+def _failure(result: SandboxResult, time_limit: float) -> str:
+    """Why a run that produced no result failed, for the model to read."""
+    if result.outcome == "timeout":
+        return f"tool script timed out after {time_limit:g} s"
+    if result.outcome in ("setup_failed", "lost", "terminated"):
+        return f"tool script sandbox failed: {result.message or result.outcome}"
+    code = result.exit_code if result.exit_code is not None else -1
+    if code < 0:
+        signum = signal.Signals(-code)
+        cause = SIGNAL_CAUSES.get(signum)
+        what = f"{signum.name} ({cause})" if cause else signum.name
+        tail = _stderr_tail(result)
+        return f"tool script was killed by {what}" + (f": {tail}" if tail else "")
+    return f"tool script exited with status {code}: {_stderr_tail(result)}"
+
+
+def _output(result: SandboxResult) -> str:
+    text = result.stdout.decode("utf-8", errors="replace")
+    if result.outcome == "output_limit" or len(text) > MAX_OUTPUT_CHARS:
+        # Past the byte cap the supervisor stopped reading and stopped the script, so the
+        # note gives the cap, not how much more there would have been.
+        return text[:MAX_OUTPUT_CHARS] + f"\n[output truncated at {MAX_OUTPUT_CHARS} characters]"
+    return text.rstrip("\n")
+
+
+async def run_script(
+    script: str,
+    args: Mapping[str, Any],
+    time_limit: float,
+    *,
+    name: str = "tool",
+    dependencies: Sequence[str] = (),
+    limits: SandboxLimits = DEFAULT_LIMITS,
+) -> str:
+    """The script's result for `args`, or ToolScriptError (failure, timeout, limit)."""
+    header = {
+        "mode": script_kind(script),
+        "name": name,
+        "source": script,
+        "dependencies": list(dependencies),
     }
-
-
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-
-
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[output truncated: {len(text) - limit} more characters]"
-
-
-async def run_script(script: str, args: Mapping[str, Any], time_limit: float) -> str:
-    """Run `script` with `args` on stdin; its stdout, or ToolScriptError (failure, timeout)."""
-    stdin = json.dumps(dict(args)).encode()
-    with tempfile.TemporaryDirectory(prefix="tool-script-") as workdir:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            "-c",
-            script,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=workdir,
-            env=_script_env(),
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(stdin), time_limit)
-        except TimeoutError:
-            _kill_group(proc)
-            await proc.wait()
-            raise ToolScriptError(f"tool script timed out after {time_limit:g} s") from None
-        except BaseException:
-            # Cancelled (shutdown) or anything else: never leave the child running.
-            _kill_group(proc)
-            await proc.wait()
-            raise
-        finally:
-            # Children the script left behind in its process group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    out = stdout.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
-        err = stderr.decode("utf-8", errors="replace").strip()
-        raise ToolScriptError(
-            f"tool script exited with status {proc.returncode}: {err[-STDERR_TAIL_CHARS:]}"
-        )
-    return _truncate(out.rstrip("\n"), MAX_OUTPUT_CHARS)
+    result = await run_sandboxed(
+        [sys.executable, "-I", "-c", DRIVER_SOURCE],
+        encode_request(header, args),
+        time_limit,
+        limits,
+    )
+    if result.outcome == "output_limit" or (result.outcome == "exited" and result.exit_code == 0):
+        return _output(result)
+    raise ToolScriptError(_failure(result, time_limit))
 
 
 async def run_tool_script(
-    name: str, script: str, args: Mapping[str, Any], *, allowed: bool, time_limit: float
+    name: str,
+    script: str,
+    args: Mapping[str, Any],
+    *,
+    allowed: bool,
+    time_limit: float,
+    dependencies: Sequence[str] = (),
 ) -> str:
     """The tool result text: the script's output, or why it did not run or failed."""
     if not allowed:
         return DISABLED_MESSAGE.format(name=name)
     try:
-        return await run_script(script, args, time_limit)
+        return await run_script(script, args, time_limit, name=name, dependencies=dependencies)
     except ToolScriptError as exc:
         return f"Error: tool '{name}' failed: {exc}"

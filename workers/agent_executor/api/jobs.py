@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from contract.jobs import JOB_ID_RULE, is_valid_job_id
 from contract.nats import CANCEL_PREFIX, subject_token
 from workers.agent_executor.acks import Handled, http_status
+from workers.agent_executor.api.auth import TOKEN_RESPONSES, require_token
 from workers.agent_executor.envelope import InvalidEventError
 from workers.agent_executor.handling import conflict, handle
 from workers.agent_executor.runner import JobIdConflictError
 from workers.agent_executor.services import services_of
 
-router = APIRouter()
+# Every job route asks for the bearer token when API_TOKEN is set (api/auth.py).
+router = APIRouter(dependencies=[Depends(require_token)], responses=TOKEN_RESPONSES)
 
 
 def _bad_job_id(job_id: str) -> JSONResponse:
