@@ -36,8 +36,9 @@ def services() -> Iterator[Services]:
 
 
 @pytest.fixture(scope="module")
-def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    env = {
+def worker_env(services: Services, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A worker's settings for the session's servers."""
+    return {
         "NATS_URL": services.nats_url,
         "REDIS_URL": services.redis_url,
         "DATABASE_URL": services.database_url,
@@ -47,13 +48,20 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "WORKER_CONCURRENCY": "4",
         "WORKER_LOG_DIR": str(tmp_path_factory.mktemp("worker-logs")),
     }
-    started = Worker(env).start()
+
+
+@pytest.fixture(scope="module")
+def worker(worker_env: dict[str, str]) -> Iterator[Worker]:
+    """One worker for the test module."""
+    started = Worker(worker_env).start()
     yield started
     started.stop()
 
 
 @pytest.fixture
-def fake(services: Services) -> FakeOpenAI:
-    """The session's fake LLM with an empty script (it answers "done" when none is left)."""
+def fake(services: Services) -> Iterator[FakeOpenAI]:
+    """The session's fake LLM with an empty script (it answers "done" when none is left);
+    strict: a scripted call of a tool the agent was never offered fails the test."""
     services.llm.reset()
-    return services.llm
+    yield services.llm
+    assert services.llm.violations == [], "the fake model was scripted to call tools never offered"

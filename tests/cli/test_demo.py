@@ -46,8 +46,10 @@ def test_the_demo_streams_one_job_to_its_result_and_stops_everything() -> None:
     assert "demo: $ agentplane jobs submit --prompt 'Write a haiku" in out
     assert "orchestrator> I'll write the haiku to /haiku.md." in out
     assert '  -> write_file(file_path="/haiku.md", content="Jobs wait in the stream,' in out
+    assert "  <- write_file: Updated file /haiku.md\n" in out
     assert "orchestrator> The haiku is in /haiku.md" in out
     assert re.search(r"completed: job job-\w+ in 3 steps\n", out)
+    assert "files:\n  /haiku.md (3 lines)\n" in out
     ports = listening_ports(out)
     assert len(ports) == 5, out
     assert still_listening(ports) == set()

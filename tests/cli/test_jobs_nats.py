@@ -58,23 +58,31 @@ def test_the_progress_view_shows_tokens_tool_calls_and_the_result(
     services: Services, worker: Worker, fake: FakeOpenAI
 ) -> None:
     fake.script(
-        tool_calls(ToolCall("read_file", {"path": "/notes.md"}), content="Reading."),
-        text("No notes yet."),
+        tool_calls(
+            ToolCall("write_file", {"file_path": "/notes.md", "content": "one\ntwo"}),
+            content="Writing.",
+        ),
+        text("Notes are in /notes.md."),
     )
     proc = agentplane(
-        "jobs", "submit", "--prompt", "Read my notes.", "--job-id", "cli-view-1",
+        "jobs", "submit", "--prompt", "Take notes.", "--job-id", "cli-view-1",
         "--model", "gpt-view", *over_nats(services), "--follow",
     )  # fmt: skip
 
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[:3] == [
-        "job cli-view-1 submitted to NATS agent.execute.cli-view-1",
-        "orchestrator> Reading.",
-        '  -> read_file(path="/notes.md")',
-    ]
-    assert "orchestrator> No notes yet.\ncompleted: job cli-view-1 in 3 steps\n" in proc.stdout
-    assert proc.stdout.endswith(
-        "output:\n  No notes yet.\nusage:\n  gpt-view: 20 prompt + 10 completion tokens\n"
+    assert proc.stdout == (
+        "job cli-view-1 submitted to NATS agent.execute.cli-view-1\n"
+        "orchestrator> Writing.\n"
+        '  -> write_file(file_path="/notes.md", content="one\\ntwo")\n'
+        "  <- write_file: Updated file /notes.md\n"
+        "orchestrator> Notes are in /notes.md.\n"
+        "completed: job cli-view-1 in 3 steps\n"
+        "output:\n"
+        "  Notes are in /notes.md.\n"
+        "files:\n"
+        "  /notes.md (2 lines)\n"
+        "usage:\n"
+        "  gpt-view: 20 prompt + 10 completion tokens\n"
     )
     assert fake.requests[0]["model"] == "gpt-view"
 
