@@ -10,7 +10,13 @@ import pytest
 
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.worker import Worker
-from tests.support.jobs_cli import agentplane, json_lines, read_until, start_agentplane
+from tests.support.jobs_cli import (
+    agentplane,
+    cli_env,
+    json_lines,
+    read_until,
+    start_agentplane,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -112,3 +118,31 @@ def test_cancel_stops_a_running_job_and_comes_too_late_for_a_finished_one(
         1,
         "too late to cancel job http-cancel-1: it is failed\n",
     )
+
+
+def test_the_token_comes_from_the_environment_and_a_refusal_names_the_variable(
+    worker_env: dict[str, str], fake: FakeOpenAI
+) -> None:
+    token = "cli-test-token-0123456789abcdef"
+    guarded = Worker({**worker_env, "API_TOKEN": token}).start()
+    try:
+        ok = agentplane(
+            "jobs", "submit", "--prompt", "Hi.", "--job-id", "http-token-1",
+            "--api", guarded.url, "--follow", env=cli_env(AGENTPLANE_API_TOKEN=token),
+        )  # fmt: skip
+        missing = agentplane("jobs", "get", "http-token-1", "--api", guarded.url)
+        wrong = agentplane(
+            "jobs", "get", "http-token-1", "--api", guarded.url,
+            env=cli_env(AGENTPLANE_API_TOKEN="not-the-token-at-all"),
+        )  # fmt: skip
+    finally:
+        guarded.stop()
+
+    assert ok.returncode == 0, ok.stderr
+    assert "completed: job http-token-1" in ok.stdout
+    assert (missing.returncode, wrong.returncode) == (2, 2)
+    assert missing.stderr.endswith("(401): set AGENTPLANE_API_TOKEN\n")
+    assert wrong.stderr.endswith("(401): check AGENTPLANE_API_TOKEN\n")
+    for proc in (ok, missing, wrong):
+        assert token not in proc.stdout + proc.stderr
+        assert "not-the-token" not in proc.stdout + proc.stderr
