@@ -258,7 +258,8 @@ def get_command(args: argparse.Namespace) -> int:
 
         print("\n".join(result_lines(finished)))
     else:
-        print(f"job {row.job_id}: {row.status} (attempt {row.attempts})")
+        attempt = f" (attempt {row.attempts})" if row.attempts else ""
+        print(f"job {row.job_id}: {row.status}{attempt}")
     return finished.exit_code if finished is not None else 0
 
 

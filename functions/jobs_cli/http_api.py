@@ -20,8 +20,9 @@ from functions.jobs_cli.targets import API_TOKEN_ENV, ApiTarget
 M = TypeVar("M", bound=BaseModel)
 
 REQUEST_TIMEOUT_SECONDS = 10.0
-# An event stream this long silent is read as "check the ledger" (see over_http.follow).
-IDLE_SECONDS = 15.0
+# An event stream this long silent is read as "check the ledger" (see over_http.follow): longer
+# than two of the 15 s keep-alive comments the API sends, so only a stream that died counts.
+IDLE_SECONDS = 35.0
 
 
 class UnreachableError(JobsError):
