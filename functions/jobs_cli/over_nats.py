@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
 from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 
 from functions.jobs_cli.cloudevent import encode
 from functions.jobs_cli.errors import JobsError
@@ -13,7 +14,7 @@ from functions.jobs_cli.follow import follow
 from functions.jobs_cli.job_input import Submission
 from functions.jobs_cli.models import CancelReply
 from functions.jobs_cli.nats_link import connect, execute_subject, publish_job, request_cancel
-from functions.jobs_cli.nats_results import open_tails, outcome_of
+from functions.jobs_cli.nats_results import StreamTail, open_tails, outcome_of
 from functions.jobs_cli.replay import ReplayReader
 from functions.jobs_cli.targets import NatsTarget
 from functions.jobs_cli.view import Sink
@@ -42,6 +43,16 @@ async def _events(
     return reader
 
 
+async def _tails(
+    stack: AsyncExitStack, js: JetStreamContext, job_id: str, start: datetime | None
+) -> tuple[StreamTail, StreamTail | None]:
+    results, dead = await open_tails(js, job_id, start)
+    for tail in (results, dead):
+        if tail is not None:
+            stack.push_async_callback(tail.close)
+    return results, dead
+
+
 async def submit(
     target: NatsTarget,
     submission: Submission,
@@ -65,7 +76,7 @@ async def submit(
                 "to run a new one"
             )
         # Set up before publishing, so the result cannot come before anyone reads it.
-        tails = await open_tails(js, job_id, start=None) if follow_job else None
+        tails = await _tails(stack, js, job_id, start=None) if follow_job else None
         ack = await publish_job(js, subject, encode(submission.cloudevent()), job_id)
         sink.submitted(job_id, f"NATS {subject}")
         if ack.duplicate:
@@ -75,18 +86,12 @@ async def submit(
             )
         if tails is None:
             return 0
-        results, dead = tails
         if ack.duplicate:
             # The first copy was published within the window: its result came after that.
             info = await js.stream_info(ack.stream)
             window = timedelta(seconds=info.config.duplicate_window or 0)
-            for tail in (results, dead):
-                if tail is not None:
-                    await tail.close()
-            results, dead = await open_tails(js, job_id, _now() - window - CLOCK_MARGIN)
-        for tail in (results, dead):
-            if tail is not None:
-                stack.push_async_callback(tail.close)
+            tails = await _tails(stack, js, job_id, start=_now() - window - CLOCK_MARGIN)
+        results, dead = tails
         outcome = await follow(reader, outcome_of(js, results, dead, job_id), sink)
         return outcome.exit_code
 
@@ -104,10 +109,7 @@ async def watch(target: NatsTarget, job_id: str, sink: Sink) -> int:
                 "an hour ago: `agentplane jobs get --api`)"
             )
         start = started - CLOCK_MARGIN if started is not None else _now() - LOOKBACK
-        results, dead = await open_tails(js, job_id, start)
-        for tail in (results, dead):
-            if tail is not None:
-                stack.push_async_callback(tail.close)
+        results, dead = await _tails(stack, js, job_id, start)
         outcome = await follow(reader, outcome_of(js, results, dead, job_id), sink)
         return outcome.exit_code
 
