@@ -49,7 +49,7 @@ async def cancel(job_id: str, request: Request) -> JSONResponse:
         return _bad_job_id(job_id)
     services = services_of(request)
     record = await services.runner.ledger.get(job_id)
-    if record is not None and record.status != "running":
+    if record is not None and record.status not in ("queued", "running"):
         return JSONResponse(
             {"job_id": job_id, "cancel": "too late", "status": record.status}, status_code=409
         )
