@@ -9,12 +9,21 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
-from workers.agent_executor.api import jobs, probes
+from workers.agent_executor.api import (
+    async_jobs,
+    errors,
+    jobs,
+    openapi,
+    probes,
+)
 from workers.agent_executor.consumer import JobConsumer
+from workers.agent_executor.draining import Draining
 from workers.agent_executor.services import close, connect
 from workers.agent_executor.settings import Settings
 
 log = structlog.get_logger()
+
+DESCRIPTION = "Runs agent jobs from NATS JetStream; this API submits, follows and cancels them."
 
 
 def create_app(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
@@ -46,7 +55,11 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
             await close(services)
             log.info("worker stopped")
 
-    app = FastAPI(title="agent-executor", lifespan=lifespan)
+    app = FastAPI(title="agent-executor", description=DESCRIPTION, lifespan=lifespan)
+    app.state.draining = Draining()
+    errors.install(app)
+    openapi.install(app)
     app.include_router(probes.router)
     app.include_router(jobs.router)
+    app.include_router(async_jobs.router)
     return app
