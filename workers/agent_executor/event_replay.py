@@ -39,7 +39,10 @@ FINISHED_GRACE_SECONDS = 5.0
 # How often a quiet follow asks the ledger whether the job finished.
 FINISHED_CHECK_SECONDS = 5.0
 _MAX_SEQUENCE = 2**64 - 1
-_ENTRY_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+# What a client may name as the last event it saw: `<milliseconds>[-<sequence>]`, each part
+# at most 19 digits so that it always fits Redis's 64-bit fields (real ids are far shorter).
+ENTRY_ID_PATTERN = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
+_ENTRY_ID = re.compile(ENTRY_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,7 @@ FinishedLookup = Callable[[], Awaitable[dict[str, Any] | None]]
 
 def is_entry_id(value: str) -> bool:
     """True for a Redis Stream entry id, `<milliseconds>-<sequence>` (or `<milliseconds>`)."""
-    match = _ENTRY_ID.fullmatch(value)
-    return match is not None and all(int(part) <= _MAX_SEQUENCE for part in match.groups("0"))
+    return _ENTRY_ID.fullmatch(value) is not None
 
 
 def _after(entry_id: str) -> str:

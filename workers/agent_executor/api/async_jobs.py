@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from contract.jobs import is_valid_job_id
@@ -21,6 +21,7 @@ from workers.agent_executor.api.errors import (
     STORE_ERRORS,
     bad_job_id,
     error_response,
+    json_error,
 )
 from workers.agent_executor.api.job_streams import follow_job, job_known
 from workers.agent_executor.api.models import (
@@ -30,6 +31,7 @@ from workers.agent_executor.api.models import (
     links,
     presented_status,
 )
+from workers.agent_executor.api.params import JobIdPath, LastEventIdHeader
 from workers.agent_executor.api.submit_request import Refusal, submit_request
 from workers.agent_executor.envelope import InvalidEventError
 from workers.agent_executor.event_replay import JobEvent, is_entry_id
@@ -105,20 +107,15 @@ async def submit_job(request: Request) -> Response:
             "until `end`. `id:` is the event's Redis Stream entry id, `event:` its "
             "event_type, `data:` its data as JSON; a comment line every 15 s keeps the "
             "connection open.",
-            "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {sse.MEDIA_TYPE: {"schema": sse.EVENT_SCHEMA}},
         },
-        **_ERRORS,
-        404: {"model": ErrorBody, "description": "No such job (nor any event of it)."},
+        400: json_error("Invalid job id or Last-Event-ID; names which."),
+        404: json_error("No such job (nor any event of it)."),
+        503: json_error("A store is unavailable; retry after Retry-After."),
     },
 )
 async def job_events(
-    job_id: str,
-    request: Request,
-    last_event_id: str | None = Header(
-        default=None,
-        alias="Last-Event-ID",
-        description="Resume after this event id (as EventSource sends it on reconnecting).",
-    ),
+    job_id: JobIdPath, request: Request, last_event_id: LastEventIdHeader = None
 ) -> Response:
     """Replay the job's events from its Redis Stream, then follow it live until `end`."""
     if not is_valid_job_id(job_id):

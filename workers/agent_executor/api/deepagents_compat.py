@@ -24,6 +24,7 @@ from contract.jobs import JOB_ID_RULE, is_valid_job_id
 from workers.agent_executor.api.errors import STORE_ERRORS
 from workers.agent_executor.api.job_streams import follow_job, job_known
 from workers.agent_executor.api.models import ErrorBody, job_body_schema, presented_status
+from workers.agent_executor.api.params import ThreadIdPath
 from workers.agent_executor.api.submit_request import Refusal, submit_request
 from workers.agent_executor.api.ws_relay import relay
 from workers.agent_executor.ledger import JobRecord
@@ -135,7 +136,7 @@ async def invoke(request: Request) -> JSONResponse:
         503: _UNAVAILABLE,
     },
 )
-async def state(thread_id: str, request: Request) -> JSONResponse:
+async def state(thread_id: ThreadIdPath, request: Request) -> JSONResponse:
     """The job's status, and once it ended its output and files, or its error."""
     if not is_valid_job_id(thread_id):
         return _bad_thread_id(thread_id)
@@ -179,7 +180,7 @@ def execution_state(record: JobRecord) -> ExecutionState:
         503: _UNAVAILABLE,
     },
 )
-async def cleanup(thread_id: str, request: Request) -> JSONResponse:
+async def cleanup(thread_id: ThreadIdPath, request: Request) -> JSONResponse:
     """Remove the thread's checkpoints and its job; refused while the job is unfinished."""
     if not is_valid_job_id(thread_id):
         return _bad_thread_id(thread_id)

@@ -20,6 +20,7 @@ from workers.agent_executor.api.models import (
     job_body_schema,
     job_view,
 )
+from workers.agent_executor.api.params import JobIdPath
 from workers.agent_executor.handling import conflict, handle
 from workers.agent_executor.runner import JobIdConflictError
 from workers.agent_executor.services import services_of
@@ -40,7 +41,7 @@ _UNAVAILABLE = {"model": ErrorBody, "description": "A store is unavailable; retr
         503: _UNAVAILABLE,
     },
 )
-async def job(job_id: str, request: Request) -> JSONResponse:
+async def job(job_id: JobIdPath, request: Request) -> JSONResponse:
     """The ledger row of `job_id`: status (queued, running, completed, failed or cancelled),
     attempts and the recorded result."""
     if not is_valid_job_id(job_id):
@@ -64,7 +65,7 @@ async def job(job_id: str, request: Request) -> JSONResponse:
         503: _UNAVAILABLE,
     },
 )
-async def cancel(job_id: str, request: Request) -> JSONResponse:
+async def cancel(job_id: JobIdPath, request: Request) -> JSONResponse:
     """Ask whichever worker runs `job_id` to stop it; a queued job is cancelled on pickup."""
     if not is_valid_job_id(job_id):
         return bad_job_id(job_id)

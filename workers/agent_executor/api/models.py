@@ -115,9 +115,12 @@ def job_body_schema() -> dict[str, Any]:
     whose `data` is one (binary mode: the JobExecutionEvent as the body, `ce-*` headers).
 
     Written into OpenAPI by hand because the route reads the raw body (parse_message does
-    the validation, so every refusal is a 400 naming the field, never FastAPI's 422).
+    the validation, so every refusal is a 400 naming the field, never FastAPI's 422). It
+    states what parse_message checks and no more: a body with `specversion` is read as a
+    CloudEvent, and of its other attributes only `traceparent` is used, when a string.
     """
     job = JobExecutionEvent.model_json_schema()
+    bare = {**job, "not": {"required": ["specversion"]}}
     cloudevent = {
         "title": "CloudEvent",
         "type": "object",
@@ -127,12 +130,11 @@ def job_body_schema() -> dict[str, Any]:
             "id": {"type": "string", "minLength": 1},
             "source": {"type": "string", "minLength": 1},
             "type": {"const": EXECUTE_TYPE},
-            "datacontenttype": {"type": "string"},
-            "traceparent": {"type": "string"},
+            "traceparent": {"description": "W3C trace context; used when it is a string."},
             "data": job,
         },
     }
-    return {"anyOf": [job, cloudevent]}
+    return {"anyOf": [bare, cloudevent]}
 
 
 class ResultEvent(BaseModel):

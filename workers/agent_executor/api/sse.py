@@ -23,3 +23,24 @@ def frame(event: JobEvent) -> bytes:
     # json.dumps escapes line breaks inside strings, so the data is always one line.
     lines.append(f"data: {json.dumps(event.data, separators=(',', ':'), default=str)}")
     return ("\n".join(lines) + "\n\n").encode()
+
+
+# One event of the stream, in the form OpenAPI gives a text/event-stream schema (each event
+# an object of its fields; `itemSchema` from OpenAPI 3.2).
+EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "The event's Redis Stream entry id."},
+        "event": {
+            "type": "string",
+            "description": "The event_type: on_state_update, on_llm_stream, on_tool_start, "
+            "on_tool_end or end (always the last).",
+        },
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "The event's data, as published on langgraph:stream:{job_id}.",
+        },
+        "retry": {"type": "integer", "description": "Reconnection delay (milliseconds)."},
+    },
+}
