@@ -213,3 +213,15 @@ def redis_events(redis_url: str, job_id: str) -> list[dict[str, Any]]:
         return [json.loads(fields[b"event"]) for _, fields in entries]
     finally:
         client.close()
+
+
+def redis_event_ids(redis_url: str, job_id: str) -> list[str]:
+    """The entry ids of a job's replay stream, in order (the SSE `id:` of each event)."""
+    client = Redis.from_url(redis_url)
+    try:
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(  # type: ignore[assignment]
+            f"langgraph:stream:{job_id}:replay"
+        )
+        return [entry_id.decode() for entry_id, _ in entries]
+    finally:
+        client.close()

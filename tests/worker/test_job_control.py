@@ -42,7 +42,7 @@ def test_a_cancel_request_stops_the_run_on_whichever_worker_holds_it(
     assert event["data"]["error"]["type"] == "Cancelled"
     assert fake.request_count == 1  # stopped at the step after the call in flight
     ledger = httpx.get(f"{workers[0].url}/jobs/{body['job_id']}").json()
-    assert ledger["status"] == "failed" and ledger["cancel_requested_at"]
+    assert ledger["status"] == "cancelled" and ledger["cancel_requested_at"]
 
 
 def test_a_cancel_message_on_nats_stops_a_queued_job_before_it_runs(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
 
 from workers.agent_executor.agent.sandbox.hardening import make_non_dumpable
+from workers.agent_executor.draining import Draining
 from workers.agent_executor.logs import configure
 from workers.agent_executor.settings import Settings
 
@@ -44,6 +47,26 @@ def _describe(exc: ValidationError) -> str:
     )
 
 
+# uvicorn.run's exit status for a server that never started (its STARTUP_FAILURE).
+STARTUP_FAILURE = 3
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, raising the app's draining flag as soon as a signal asks it to stop.
+
+    uvicorn waits for open responses before it runs the app's shutdown; event streams watch
+    the flag and end within seconds, so they never hold up the consumer's drain.
+    """
+
+    def __init__(self, config: uvicorn.Config, draining: Draining) -> None:
+        super().__init__(config)
+        self.draining = draining
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.draining.set()
+        super().handle_exit(sig, frame)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM (uvicorn's shutdown runs the lifespan's drain), or `prune`."""
     # First: tool scripts (our children) must not read our environment's secrets or memory.
@@ -63,16 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.LOG_LEVEL)
     from workers.agent_executor.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         # The pod's address only because the Deployment says so (HOST); loopback otherwise.
         host=settings.HOST,
         port=settings.PORT,
         log_config=None,
         access_log=False,
+        # Named, not "auto": the deepagents-runtime stream route needs it, and a worker
+        # without the websockets package should fail to start rather than refuse upgrades.
+        ws="websockets-sansio",
         timeout_graceful_shutdown=int(settings.SHUTDOWN_TIMEOUT_SECONDS) + 5,
     )
-    return 0
+    server = _DrainingServer(config, app.state.draining)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    # As uvicorn.run does: a lifespan that failed (stores, schema) is a failed start.
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -9,12 +9,30 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI
 
-from workers.agent_executor.api import jobs, probes
+from workers.agent_executor.api import (
+    async_jobs,
+    deepagents_compat,
+    errors,
+    jobs,
+    openapi,
+    probes,
+)
 from workers.agent_executor.consumer import JobConsumer
+from workers.agent_executor.draining import Draining
 from workers.agent_executor.services import close, connect
 from workers.agent_executor.settings import Settings
 
 log = structlog.get_logger()
+
+DESCRIPTION = """\
+Runs agent jobs from NATS JetStream; this API submits, follows and cancels them.
+
+Not in the paths below, because OpenAPI has no WebSocket operations:
+`GET /deepagents-runtime/stream/{thread_id}` (and `/stream/{thread_id}`) upgrades to a
+WebSocket sending the job's events as `{"event_type", "data"}` text frames, replayed then
+live, and closes after `end` (1000); close codes 4400 invalid thread id, 4404 unknown
+thread, 1013 a store is unavailable, 1001 the stream ended without `end` (reconnect).
+"""
 
 
 def create_app(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
@@ -46,7 +64,14 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
             await close(services)
             log.info("worker stopped")
 
-    app = FastAPI(title="agent-executor", lifespan=lifespan)
+    app = FastAPI(title="agent-executor", description=DESCRIPTION, lifespan=lifespan)
+    app.state.draining = Draining()
+    errors.install(app)
+    openapi.install(app)
     app.include_router(probes.router)
     app.include_router(jobs.router)
+    app.include_router(async_jobs.router)
+    # ide-orchestrator's base URL may or may not end in the prefix: both work.
+    app.include_router(deepagents_compat.router, prefix=deepagents_compat.PREFIX)
+    app.include_router(deepagents_compat.router)
     return app

@@ -1,4 +1,9 @@
-"""The job ledger: status, attempts and the recorded result of every job."""
+"""The job ledger: status, attempts and the recorded result of every job.
+
+A row's status moves `queued` (submitted over HTTP, not started yet) → `running` (a worker
+counted an attempt) → `completed` or `failed`. A job that arrives over NATS directly has
+no queued row: its first attempt creates it as running.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,13 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+
+# `enqueue` reads a row it could not insert; a cleanup may delete it in between.
+_RACE_ATTEMPTS = 3
+
+
+class LedgerRaceError(RuntimeError):
+    """A row changed under `enqueue` every time it looked (a cleanup deleting it meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,70 @@ class Ledger:
             row = await cur.fetchone()
         return JobRecord(**row) if row else None
 
+    async def enqueue(
+        self, job_id: str, trace_id: str | None, digest: str
+    ) -> tuple[JobRecord, bool]:
+        """Record a submitted job as queued; True when this call queued it.
+
+        An id nobody used yet is queued, and so is one known only from a cancel request
+        (a placeholder row without a digest), which keeps its request. Any other row is
+        returned unchanged with False: the caller answers with its status, or refuses a
+        row of another digest as a conflict, and never publishes the job again.
+        """
+        for _ in range(_RACE_ATTEMPTS):
+            async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    """
+                    INSERT INTO agent_jobs (job_id, status, attempts, trace_id, digest)
+                    VALUES (%(id)s, 'queued', 0, %(trace)s, %(digest)s)
+                    ON CONFLICT (job_id) DO UPDATE
+                       SET status = 'queued', digest = EXCLUDED.digest, updated_at = now(),
+                           trace_id = coalesce(agent_jobs.trace_id, EXCLUDED.trace_id)
+                     WHERE agent_jobs.status = 'running' AND agent_jobs.attempts = 0
+                       AND agent_jobs.digest IS NULL
+                    RETURNING *
+                    """,
+                    {"id": job_id, "trace": trace_id, "digest": digest},
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    return JobRecord(**row), True
+                await cur.execute("SELECT * FROM agent_jobs WHERE job_id = %s", (job_id,))
+                row = await cur.fetchone()
+            if row is not None:
+                return JobRecord(**row), False
+            # Deleted between the two statements (a cleanup): the id is free again.
+        raise LedgerRaceError(f"job {job_id}: its row kept changing while being queued")
+
+    async def withdraw(self, job_id: str, digest: str) -> None:
+        """Undo `enqueue` when the job could not be published: no worker will ever start it.
+
+        Only a row still queued for this digest is touched; a cancel request it carried
+        is kept as the placeholder it was.
+        """
+        params = {"id": job_id, "digest": digest}
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                """
+                DELETE FROM agent_jobs
+                 WHERE job_id = %(id)s AND status = 'queued' AND attempts = 0
+                   AND digest = %(digest)s AND cancel_requested_at IS NULL
+                """,
+                params,
+            )
+            await conn.execute(
+                """
+                UPDATE agent_jobs SET status = 'running', digest = NULL, updated_at = now()
+                 WHERE job_id = %(id)s AND status = 'queued' AND attempts = 0
+                   AND digest = %(digest)s AND cancel_requested_at IS NOT NULL
+                """,
+                params,
+            )
+
     async def start_attempt(self, job_id: str, trace_id: str | None, digest: str) -> JobRecord:
         """Count one more attempt on an unfinished job of this digest (creating its row).
+
+        A queued row becomes running with its first attempt.
 
         A finished row, or a row of another digest, is returned unchanged: the caller
         republishes the first or refuses the second as a conflict.
@@ -74,10 +148,10 @@ class Ledger:
                 INSERT INTO agent_jobs (job_id, status, attempts, trace_id, digest)
                 VALUES (%(id)s, 'running', 1, %(trace)s, %(digest)s)
                 ON CONFLICT (job_id) DO UPDATE
-                   SET attempts = agent_jobs.attempts + 1, updated_at = now(),
+                   SET status = 'running', attempts = agent_jobs.attempts + 1, updated_at = now(),
                        digest = coalesce(agent_jobs.digest, EXCLUDED.digest),
                        trace_id = coalesce(agent_jobs.trace_id, EXCLUDED.trace_id)
-                 WHERE agent_jobs.status = 'running'
+                 WHERE agent_jobs.status IN ('queued', 'running')
                    AND (agent_jobs.digest IS NULL OR agent_jobs.digest = EXCLUDED.digest)
                 RETURNING *
                 """,
@@ -98,7 +172,8 @@ class Ledger:
                 INSERT INTO agent_jobs (job_id, status, attempts, cancel_requested_at)
                 VALUES (%s, 'running', 0, now())
                 ON CONFLICT (job_id) DO UPDATE SET cancel_requested_at = now(), updated_at = now()
-                 WHERE agent_jobs.status = 'running' AND agent_jobs.cancel_requested_at IS NULL
+                 WHERE agent_jobs.status IN ('queued', 'running')
+                   AND agent_jobs.cancel_requested_at IS NULL
                 """,
                 (job_id,),
             )
@@ -121,7 +196,7 @@ class Ledger:
                    SET status = %(outcome)s, outcome = %(outcome)s, result = %(result)s,
                        finished_at = now(), updated_at = now(),
                        digest = coalesce(agent_jobs.digest, EXCLUDED.digest)
-                 WHERE agent_jobs.status = 'running'
+                 WHERE agent_jobs.status IN ('queued', 'running')
                    AND (agent_jobs.digest IS NULL OR agent_jobs.digest = EXCLUDED.digest)
                 RETURNING *
                 """,

@@ -9,13 +9,13 @@ from typing import cast
 
 import nats
 import structlog
-from fastapi import Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
 
 from contract.nats import PLATFORM_STREAMS
 from workers.agent_executor.consumer import JobConsumer
@@ -133,6 +133,6 @@ async def close(services: Services) -> None:
     await services.pool.close()
 
 
-def services_of(request: Request) -> Services:
-    """The process's Services, for a route handler."""
-    return cast(Services, request.app.state.services)
+def services_of(connection: HTTPConnection) -> Services:
+    """The process's Services, for a route handler (HTTP or WebSocket)."""
+    return cast(Services, connection.app.state.services)

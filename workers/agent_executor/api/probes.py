@@ -3,19 +3,43 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
 
 from contract.runtime import HEALTH_PATH, METRICS_PATH, READY_PATH
 from workers.agent_executor.services import Services, services_of
 
 READY_TIMEOUT_SECONDS = 2.0
 
-router = APIRouter()
+router = APIRouter(tags=["probes"])
+
+Check = Literal["up", "down"]
+
+
+class Health(BaseModel):
+    """The liveness answer."""
+
+    status: Literal["ok"]
+
+
+class StoreChecks(BaseModel):
+    """Each store's check."""
+
+    postgres: Check
+    dragonfly: Check
+    nats: Check
+
+
+class Readiness(BaseModel):
+    """The readiness answer: ready only when every store answered."""
+
+    status: Literal["ready", "not ready"]
+    services: StoreChecks
 
 
 async def _check(coro: Any) -> str:
@@ -37,13 +61,17 @@ async def _nats(services: Services) -> None:
     await services.js.account_info()
 
 
-@router.get(HEALTH_PATH)
+@router.get(HEALTH_PATH, response_model=Health)
 async def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@router.get(READY_PATH)
+@router.get(
+    READY_PATH,
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A store did not answer."}},
+)
 async def ready(request: Request) -> JSONResponse:
     """Readiness: real queries to PostgreSQL, Redis/Dragonfly and NATS."""
     services = services_of(request)
@@ -59,7 +87,16 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
-@router.get(METRICS_PATH)
+@router.get(
+    METRICS_PATH,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics() -> Response:
     """Prometheus metrics."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
