@@ -29,6 +29,7 @@ bench: $(VENV_STAMP) ## performance figures against same-run baselines (DESIGN s
 	$(PY) -m benchmarks.function_bench
 	$(PY) -m benchmarks.render_bench
 	$(PY) -m benchmarks.worker_bench
+	$(PY) -m benchmarks.stream_bench
 
 chaos: $(VENV_STAMP) ## SIGKILL workers and restart NATS under N jobs [1000]: nothing lost or duplicated; FRESH=1: every worker starts at once on a new database
 	$(PY) scripts/chaos.py --jobs $(or $(N),1000) $(if $(FRESH),--fresh-start)
