@@ -87,7 +87,12 @@ def test_the_worker_listens_on_host(
     monkeypatch: pytest.MonkeyPatch, host: str | None, bound: str
 ) -> None:
     served: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw))
+
+    def serve(server: uvicorn.Server, sockets: Any = None) -> None:
+        served.update(host=server.config.host, port=server.config.port)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", serve)
     monkeypatch.setattr(worker_main, "configure", lambda level: None)
     if host is not None:
         monkeypatch.setenv("HOST", host)

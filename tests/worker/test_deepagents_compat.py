@@ -50,7 +50,7 @@ def _checkpoints(postgres: PostgresServer, thread_id: str) -> int:
 
 def _script_refinement(fake: FakeOpenAI, latency: float = 0.0) -> None:
     fake.script(
-        tool_calls(ToolCall("write_file", {"path": "/definition.json", "content": SPEC})),
+        tool_calls(ToolCall("write_file", {"file_path": "/definition.json", "content": SPEC})),
         text("The specification is in /definition.json.", latency=latency),
     )
 

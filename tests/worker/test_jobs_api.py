@@ -29,7 +29,7 @@ SLOW = 3.0
 def _slow_job(fake: FakeOpenAI, latency: float = SLOW) -> dict[str, Any]:
     fake.script(
         tool_calls(
-            ToolCall("write_file", {"path": "/draft.md", "content": "first draft"}),
+            ToolCall("write_file", {"file_path": "/draft.md", "content": "first draft"}),
             content="Writing the draft now.",
         ),
         text("The draft is in /draft.md.", latency=latency),

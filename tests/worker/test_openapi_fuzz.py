@@ -26,6 +26,8 @@ from workers.agent_executor.settings import Settings
 
 pytestmark = pytest.mark.slow
 
+API_TOKEN = "fuzz-token-0123456789abcdef"
+
 DOCUMENT = create_app(
     Settings(DATABASE_URL="postgresql://unused", REDIS_URL="redis://unused")
 ).openapi()
@@ -51,6 +53,9 @@ def worker(
         "NATS_CREATE_STREAMS": "true",
         "WORKER_CONCURRENCY": "4",
         "WORKER_LOG_DIR": str(tmp_path_factory.mktemp("fuzz")),
+        # The document declares the bearer scheme: fuzz the worker as production runs it,
+        # so schemathesis also checks that a call without the token is refused.
+        "API_TOKEN": API_TOKEN,
     }
     started = Worker(env).start()
     yield started
@@ -68,7 +73,9 @@ def test_the_worker_serves_the_fuzzed_document(worker: Worker) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_no_operation_answers_outside_its_documentation(case: Any, worker: Worker) -> None:
-    case.call_and_validate(base_url=worker.url, timeout=30)
+    case.call_and_validate(
+        base_url=worker.url, timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}
+    )
 
 
 def test_the_worker_logged_no_error_while_fuzzed(worker: Worker) -> None:

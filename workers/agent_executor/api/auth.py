@@ -43,6 +43,7 @@ bearer = HTTPBearer(
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     status.HTTP_401_UNAUTHORIZED: {
         "description": "API_TOKEN is set and the bearer token is missing or wrong",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
     },
 }
 

@@ -8,7 +8,7 @@ import nats.errors
 import psycopg
 import redis.exceptions
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.routing import Match
 
@@ -20,6 +20,7 @@ log = structlog.get_logger()
 
 UNAVAILABLE = "ServiceUnavailable"
 NOT_FOUND = "NotFound"
+UNAUTHORIZED = "Unauthorized"
 RETRY_AFTER_SECONDS = 5
 # What a route meets when PostgreSQL, Redis or NATS is down or too slow: each is answered
 # 503 with Retry-After, never 500. Bugs (anything else) are not hidden behind it.
@@ -88,8 +89,16 @@ async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unauthorized(request: Request, exc: Exception) -> JSONResponse:
+    """401 in the routes' own error shape, keeping the WWW-Authenticate challenge."""
+    assert isinstance(exc, HTTPException)
+    return error_response(401, str(exc.detail), UNAUTHORIZED, headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
-    """Answer every store failure of every route with 503, and 405 with a complete Allow."""
+    """Answer every store failure of every route with 503, 405 with a complete Allow, and
+    401 in the same JSON error shape as every other error."""
     for kind in STORE_ERRORS:
         app.add_exception_handler(kind, _store_down)
     app.add_exception_handler(405, _method_not_allowed)
+    app.add_exception_handler(401, _unauthorized)
