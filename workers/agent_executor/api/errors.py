@@ -92,7 +92,7 @@ async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
 async def _unauthorized(request: Request, exc: Exception) -> JSONResponse:
     """401 in the routes' own error shape, keeping the WWW-Authenticate challenge."""
     assert isinstance(exc, HTTPException)
-    return error_response(401, str(exc.detail), UNAUTHORIZED, headers=exc.headers)
+    return error_response(401, str(exc.detail), UNAUTHORIZED, headers=dict(exc.headers or {}))
 
 
 def install(app: FastAPI) -> None:
