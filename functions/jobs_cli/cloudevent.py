@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.jobs_cli.models import EXECUTE_TYPE, JobExecutionEvent
+from contract.events import EXECUTE_TYPE, REQUIRED_ATTRIBUTES
+from functions.jobs_cli.models import JobExecutionEvent
 
 SOURCE = "agentplane-cli"
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 
 
 def structured(

@@ -15,7 +15,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from functions.jobs_cli.models import END_EVENT, JobOutcome
+from contract.events import END_EVENT
+from functions.jobs_cli.models import JobOutcome
 from functions.jobs_cli.replay import ReplayReader
 from functions.jobs_cli.view import Sink
 

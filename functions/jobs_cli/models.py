@@ -6,12 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.events import CANCELLED
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN
-
-# The CloudEvent type the executor accepts, and the error type of a cancelled job.
-EXECUTE_TYPE = "dev.my-platform.agent.execute"
-CANCELLED = "Cancelled"
-END_EVENT = "end"
 
 Outcome = Literal["completed", "failed"]
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from contract.events import END_EVENT
 from functions.jobs_cli.errors import JobsError
 from functions.jobs_cli.http_api import ApiClient, UnreachableError
 from functions.jobs_cli.job_input import Submission
-from functions.jobs_cli.models import END_EVENT, CancelReply, JobOutcome, LedgerRow
+from functions.jobs_cli.models import CancelReply, JobOutcome, LedgerRow
 from functions.jobs_cli.targets import ApiTarget
 from functions.jobs_cli.view import Sink
 

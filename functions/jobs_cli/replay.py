@@ -16,17 +16,13 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from contract.events import replay_key
 from functions.jobs_cli.errors import JobsError
 from functions.jobs_cli.models import StreamEvent
 from functions.jobs_cli.targets import redact
 
 BLOCK_MS = 5000
 BATCH = 500
-
-
-def replay_key(job_id: str) -> str:
-    """The replay stream of a job (the worker's `streaming.replay_key`)."""
-    return f"langgraph:stream:{job_id}:replay"
 
 
 class ReplayReader:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, TextIO
 
-from functions.jobs_cli.models import END_EVENT, JobOutcome, StreamEvent
+from contract.events import END_EVENT
+from functions.jobs_cli.models import JobOutcome, StreamEvent
 
 ARGUMENT_CHARS = 40
 LINE_CHARS = 100

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import pytest
 from redis.asyncio import Redis
 
+from contract.events import replay_key
 from workers.agent_executor.event_replay import FollowLimits, JobEvent, follow, is_entry_id
-from workers.agent_executor.streaming import replay_key
 
 T = TypeVar("T")
 

@@ -11,13 +11,9 @@ from typing import Any
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from contract.events import channel, replay_key
 from testbed.servers import free_port
-from workers.agent_executor.streaming import (
-    END_WAIT_SECONDS,
-    EventPublisher,
-    channel,
-    replay_key,
-)
+from workers.agent_executor.streaming import END_WAIT_SECONDS, EventPublisher
 
 
 def _run(url: str, body: Callable[[Redis, EventPublisher], Awaitable[None]], **kw: Any) -> None:

@@ -8,11 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contract.events import EXECUTE_TYPE, REQUIRED_ATTRIBUTES
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN, is_valid_job_id
 
-EXECUTE_TYPE = "dev.my-platform.agent.execute"
 # Every CloudEvent must have these (CloudEvents 1.0, "Required Attributes").
-REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type")
 # Deeper input is refused before anything walks it: the standard library and the
 # checkpoint serializers recurse once per level, and no agent definition or input needs
 # more than a few dozen.

@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from workers.agent_executor.streaming import replay_key
+from contract.events import replay_key
 
 log = structlog.get_logger()
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from nats.js import JetStreamContext
 
+from contract.events import COMPLETED_TYPE, FAILED_TYPE, RESULT_SOURCE
 from contract.nats import (
     DEAD_LETTER_REASON_HEADER,
     DEAD_LETTER_TYPE_HEADER,
@@ -26,9 +27,6 @@ from contract.nats import (
 )
 
 Outcome = Literal["completed", "failed"]
-COMPLETED_TYPE = "dev.my-platform.agent.completed"
-FAILED_TYPE = "dev.my-platform.agent.failed"
-SOURCE = "agent-executor-service"
 
 
 def result_event(
@@ -41,7 +39,7 @@ def result_event(
     event: dict[str, Any] = {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),
-        "source": SOURCE,
+        "source": RESULT_SOURCE,
         "type": COMPLETED_TYPE if outcome == "completed" else FAILED_TYPE,
         "subject": job_id,
         "time": datetime.now(UTC).isoformat(),

@@ -23,6 +23,7 @@ from langgraph.errors import GraphRecursionError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from contract import limits
+from contract.events import CANCELLED
 from workers.agent_executor.agent.definition import parse_definition
 from workers.agent_executor.agent.graph import (
     RunContext,
@@ -49,7 +50,7 @@ BUSY = "Busy"
 class JobCancelledError(AgentError):
     """The job was asked to stop (`agent.control.cancel.<job_id>` or DELETE /jobs/{job_id})."""
 
-    type = "Cancelled"
+    type = CANCELLED
 
 
 class StepLimitExceededError(AgentError):

@@ -20,6 +20,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from contract.events import channel, replay_key
 from workers.agent_executor.metrics import STREAM_PUBLISH_ERRORS
 
 log = structlog.get_logger()
@@ -28,16 +29,6 @@ MAX_PENDING_EVENTS = 10_000
 BATCH_EVENTS = 500
 END_WAIT_SECONDS = 2.0
 RETRY_PAUSE_SECONDS = 0.5
-
-
-def channel(job_id: str) -> str:
-    """The pub/sub channel of a job."""
-    return f"langgraph:stream:{job_id}"
-
-
-def replay_key(job_id: str) -> str:
-    """The capped, expiring Redis Stream late subscribers replay from."""
-    return f"langgraph:stream:{job_id}:replay"
 
 
 @dataclass(frozen=True)

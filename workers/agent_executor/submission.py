@@ -19,8 +19,9 @@ from typing import Any
 import structlog
 from nats.js import JetStreamContext
 
+from contract.events import EXECUTE_TYPE
 from contract.nats import MSG_ID_HEADER
-from workers.agent_executor.envelope import EXECUTE_TYPE, Envelope
+from workers.agent_executor.envelope import Envelope
 from workers.agent_executor.ledger import JobRecord, Ledger
 from workers.agent_executor.results import HEADERS_ROOM
 from workers.agent_executor.runner import JobIdConflictError

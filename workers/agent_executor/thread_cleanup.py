@@ -17,8 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from contract.events import replay_key
 from workers.agent_executor.retention import CHECKPOINT_TABLES
-from workers.agent_executor.streaming import replay_key
 
 LEDGER_TABLE = "agent_jobs"
 EVENTS = "events"

@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from contract.events import replay_key
 from workers.agent_executor.draining import Draining
 from workers.agent_executor.event_replay import FinishedLookup, FollowLimits, JobEvent, follow
 from workers.agent_executor.ledger import Ledger
 from workers.agent_executor.services import Services
-from workers.agent_executor.streaming import replay_key
 
 # A follow outlives the job's own time limit by this much (queueing, the last writes);
 # then the subscriber reconnects with its last event id if the job still runs.

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from workers.agent_executor.envelope import EXECUTE_TYPE, JobExecutionEvent
+from contract.events import EXECUTE_TYPE
+from workers.agent_executor.envelope import JobExecutionEvent
 from workers.agent_executor.ledger import JobRecord
 from workers.agent_executor.runner import JobCancelledError
 
