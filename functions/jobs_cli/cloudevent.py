@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from contract.events import EXECUTE_TYPE, REQUIRED_ATTRIBUTES
+from contract.events import EXECUTE_TYPE
 from functions.jobs_cli.models import JobExecutionEvent
 
 SOURCE = "agentplane-cli"
@@ -31,19 +31,6 @@ def structured(
     event.update({k: v for k, v in (attributes or {}).items() if k not in ("data", "data_base64")})
     event["data"] = job.model_dump(mode="json", exclude_none=True)
     return event
-
-
-def attribute_problem(attributes: Mapping[str, Any]) -> str | None:
-    """What makes `attributes` a CloudEvent the executor would refuse, or None."""
-    for name in REQUIRED_ATTRIBUTES:
-        value = attributes.get(name)
-        if not isinstance(value, str) or not value:
-            return f"{name} attribute must be a non-empty string"
-    if attributes["specversion"] != "1.0":
-        return f"specversion attribute is {attributes['specversion']!r}, not 1.0"
-    if attributes["type"] != EXECUTE_TYPE:
-        return f"type attribute is {attributes['type']!r}, not {EXECUTE_TYPE}"
-    return None
 
 
 def encode(event: Mapping[str, Any]) -> bytes:

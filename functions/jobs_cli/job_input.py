@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from contract.events import attribute_problem
 from contract.jobs import JOB_ID_RULE
-from functions.jobs_cli.cloudevent import attribute_problem, structured
+from functions.jobs_cli.cloudevent import structured
 from functions.jobs_cli.documents import read_mapping
 from functions.jobs_cli.errors import JobsError
 from functions.jobs_cli.models import JobExecutionEvent

@@ -84,7 +84,7 @@ def test_cloudevent_data_may_be_a_json_string(tmp_path: Path) -> None:
         (
             "job.json",
             json.dumps({"specversion": "1.0", "source": "s", "type": "t"}),
-            "job.json: CloudEvent id attribute must be a non-empty string",
+            "job.json: CloudEvent id attribute is missing",
         ),
     ],
 )  # fmt: skip

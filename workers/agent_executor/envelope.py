@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from contract.events import EXECUTE_TYPE, REQUIRED_ATTRIBUTES
+from contract.events import attribute_problem
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN, is_valid_job_id
 
 # Every CloudEvent must have these (CloudEvents 1.0, "Required Attributes").
@@ -153,7 +153,7 @@ def _from_cloudevent(
 ) -> Envelope:
     # The job id comes from the data, so it is known even when the attributes are wrong.
     job_hint = _job_id_hint(data)
-    problem = _attribute_problem(attributes, mode)
+    problem = attribute_problem(attributes, binary=mode == "binary")
     if problem is not None:
         raise InvalidEventError(f"{mode} CloudEvent: {problem}", job_hint)
     traceparent = attributes.get("traceparent")
@@ -163,30 +163,3 @@ def _from_cloudevent(
         traceparent=traceparent if isinstance(traceparent, str) else headers.get("traceparent"),
         mode=mode,
     )
-
-
-def _attribute_problem(
-    attributes: dict[str, Any], mode: Literal["structured", "binary"]
-) -> str | None:
-    """What is wrong with the CloudEvent's required attributes, naming the attribute as the
-    producer wrote it (a `ce-` header in binary mode), or None."""
-
-    def label(name: str) -> str:
-        return f"ce-{name} header" if mode == "binary" else f"{name} attribute"
-
-    for name in REQUIRED_ATTRIBUTES:
-        value = attributes.get(name)
-        if value is None:
-            return f"{label(name)} is missing"
-        if not isinstance(value, str) or not value:
-            return f"{label(name)} must be a non-empty string"
-    if attributes["specversion"] != "1.0":
-        return f"{label('specversion')} is {_shown(attributes['specversion'])}, not 1.0"
-    if attributes["type"] != EXECUTE_TYPE:
-        return f"{label('type')} is {_shown(attributes['type'])}, not {EXECUTE_TYPE}"
-    return None
-
-
-def _shown(value: str) -> str:
-    """A producer's value in an error message, cut short: it is echoed to logs and events."""
-    return repr(value if len(value) <= 80 else value[:80] + "...")
