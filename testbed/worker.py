@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ import nats
 from nats.js import JetStreamContext
 from redis import Redis
 
-from testbed.servers import free_port
+from testbed.servers import NatsServer, eventually, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,3 +226,15 @@ def redis_event_ids(redis_url: str, job_id: str) -> list[str]:
         return [entry_id.decode() for entry_id, _ in entries]
     finally:
         client.close()
+
+
+def wait_result(nats: NatsServer, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The first result event of `job_id` in AGENT_STATUS, waiting up to `timeout` seconds."""
+    found: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        found[:] = asyncio.run(results(nats.url, job_id))
+        return bool(found)
+
+    eventually(arrived, timeout, f"a result for {job_id}")
+    return found[0]

@@ -16,9 +16,8 @@ import websockets
 
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.servers import NatsServer, PostgresServer, eventually
-from testbed.worker import Worker, agent_definition, redis_events
+from testbed.worker import Worker, agent_definition, redis_events, wait_result
 from tests.support.ide_orchestrator import IdeOrchestrator, RuntimeCallError
-from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow
 

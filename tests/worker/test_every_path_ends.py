@@ -21,7 +21,7 @@ from nats.js.api import ConsumerConfig, RawStreamMsg, RetentionPolicy, StreamCon
 from contract.nats import DEAD_LETTER_REASON_HEADER, DEAD_LETTER_TYPE_HEADER, PLATFORM_STREAMS
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.servers import NatsServer, PostgresServer, eventually
-from testbed.worker import Worker, cloudevent, jetstream, job, publish, results
+from testbed.worker import Worker, cloudevent, jetstream, job, publish, results, wait_result
 from workers.agent_executor.retention import prune
 
 pytestmark = pytest.mark.slow
@@ -85,17 +85,6 @@ def _wait_for_dead_letters(nats_server: NatsServer, count: int, timeout: float =
     return found
 
 
-def _wait_result(nats_server: NatsServer, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    found: list[dict[str, Any]] = []
-
-    def arrived() -> bool:
-        found[:] = asyncio.run(results(nats_server.url, job_id))
-        return bool(found)
-
-    eventually(arrived, timeout, f"a result for {job_id}")
-    return found[0]
-
-
 def _ledger_rows(postgres: PostgresServer, prefix: str) -> int:
     with psycopg.connect(postgres.url) as conn:
         row = conn.execute(
@@ -114,7 +103,7 @@ def test_the_consumers_own_max_deliver_ends_a_failing_job_in_one_failed_event_an
     body = job()
     asyncio.run(publish(nats.url, cloudevent(body)))
 
-    event = _wait_result(nats, body["job_id"], timeout=60)
+    event = wait_result(nats, body["job_id"], timeout=60)
     assert event["nats_subject"] == "agent.status.failed"
     assert event["data"]["error"]["type"] == "LLMUnavailable"
     assert "after 3 deliveries" in event["data"]["error"]["message"]
@@ -176,7 +165,7 @@ def test_a_result_larger_than_the_nats_payload_is_published_trimmed_and_recorded
     body = job()
     asyncio.run(publish(nats.url, cloudevent(body)))
 
-    event = _wait_result(nats, body["job_id"], timeout=60)
+    event = wait_result(nats, body["job_id"], timeout=60)
     assert event["nats_subject"] == "agent.status.completed"
     result = event["data"]["result"]
     assert result["truncated"]["full_bytes"] > len(output)
@@ -212,7 +201,7 @@ def test_a_job_over_a_limit_fails_with_the_limits_error_type(
     fake.script(*replies)
     body = job()
     asyncio.run(publish(nats.url, cloudevent(body)))
-    event = _wait_result(nats, body["job_id"], timeout=60)
+    event = wait_result(nats, body["job_id"], timeout=60)
     assert event["nats_subject"] == "agent.status.failed"
     assert event["data"]["error"]["type"] == error_type
     eventually(lambda: asyncio.run(_work_queue_is_empty(nats.url)), 10, "an empty work queue")
@@ -283,9 +272,7 @@ def test_a_second_job_with_the_same_id_is_dead_lettered_and_never_gets_a_result(
     fake.script(text("the first job's answer"))
     first = job("test-job-001")
     asyncio.run(publish(nats.url, cloudevent(first)))
-    assert (
-        _wait_result(nats, "test-job-001")["data"]["result"]["output"] == "the first job's answer"
-    )
+    assert wait_result(nats, "test-job-001")["data"]["result"]["output"] == "the first job's answer"
 
     second = {
         **job("test-job-001"),

@@ -15,9 +15,8 @@ import pytest
 
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.servers import NatsServer, PostgresServer, eventually
-from testbed.worker import Worker, cloudevent, jetstream, job, publish
+from testbed.worker import Worker, cloudevent, jetstream, job, publish, wait_result
 from tests.conftest import ROOT
-from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,15 @@ import pytest
 from testbed.fake_openai import FakeOpenAI, ToolCall, text, tool_calls
 from testbed.servers import NatsServer, eventually
 from testbed.sse import SseEvent, sse_events
-from testbed.worker import Worker, cloudevent, job, redis_event_ids, redis_events, results
-from tests.worker.test_worker import wait_result
+from testbed.worker import (
+    Worker,
+    cloudevent,
+    job,
+    redis_event_ids,
+    redis_events,
+    results,
+    wait_result,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from testbed.fake_openai import FakeOpenAI, text
 from testbed.servers import NatsServer
-from testbed.worker import Worker, cloudevent, job, publish
+from testbed.worker import Worker, cloudevent, job, publish, wait_result
 from tests.conftest import ROOT
-from tests.worker.test_worker import wait_result
 
 pytestmark = pytest.mark.slow
 

@@ -28,20 +28,10 @@ from testbed.worker import (
     publish,
     redis_events,
     results,
+    wait_result,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def wait_result(nats: NatsServer, job_id: str, timeout: float = 30) -> dict[str, Any]:
-    found: list[dict[str, Any]] = []
-
-    def arrived() -> bool:
-        found[:] = asyncio.run(results(nats.url, job_id))
-        return bool(found)
-
-    eventually(arrived, timeout, f"a result for {job_id}")
-    return found[0]
 
 
 def test_structured_cloudevent_completes_with_events_checkpoints_and_ledger(
