@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from contract.events import attribute_problem
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN, is_valid_job_id
@@ -38,15 +38,20 @@ class JobExecutionEvent(BaseModel):
     agent_definition: dict[str, Any]
     input_payload: dict[str, Any] = Field(default_factory=dict)
     trace_id: str | None = None
+    # The runner, the handling of its outcome and the submission all ask for the digest;
+    # serializing the whole definition once per job is enough.
+    _digest: str | None = PrivateAttr(default=None)
 
     def digest(self) -> str:
         """What this job is, as a digest: the same id with another digest is a conflict."""
-        canonical = json.dumps(
-            {"agent_definition": self.agent_definition, "input_payload": self.input_payload},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return "job:" + hashlib.sha256(canonical.encode()).hexdigest()
+        if self._digest is None:
+            canonical = json.dumps(
+                {"agent_definition": self.agent_definition, "input_payload": self.input_payload},
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            self._digest = "job:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return self._digest
 
 
 def body_digest(body: bytes) -> str:
