@@ -45,8 +45,19 @@ DRAGONFLY_KEYS = ("DRAGONFLY_HOST", "DRAGONFLY_PORT")
 # Dragonfly without auth is common inside a cluster; the password stays optional.
 DRAGONFLY_OPTIONAL_KEYS = ("DRAGONFLY_PASSWORD",)
 LLM_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+# The tenant's NATS user in its own account (Secret `secrets.nats`, made by the
+# ExternalSecret that `make tenants` generates from the tenant registry).
+NATS_USER = "NATS_USER"
+NATS_PASSWORD = "NATS_PASSWORD"  # noqa: S105 - the variable's name, not a password
+NATS_KEYS = (NATS_USER, NATS_PASSWORD)
 
-FROM_SECRETS = (*POSTGRES_KEYS, *DRAGONFLY_KEYS, *DRAGONFLY_OPTIONAL_KEYS, *LLM_KEYS)
+FROM_SECRETS = (
+    *POSTGRES_KEYS,
+    *DRAGONFLY_KEYS,
+    *DRAGONFLY_OPTIONAL_KEYS,
+    *LLM_KEYS,
+    *NATS_KEYS,
+)
 
 # The bearer token of the worker's job routes, from the Secret `api.tokenSecret` names.
 # Kept out of FROM_SECRETS: a Deployment carries it only when the claim names that Secret.

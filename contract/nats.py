@@ -6,19 +6,35 @@ DEFAULT_URL = "nats://nats.nats.svc:4222"
 DEFAULT_STREAM = "AGENT_EXECUTION"
 DEFAULT_CONSUMER = "agent-executor-workers"
 DEFAULT_MONITORING_ENDPOINT = "nats-headless.nats.svc.cluster.local:8222"
-DEFAULT_ACCOUNT = "$G"
+# One NATS account per tenant, named after the tenant's namespace (`{layer}-{category}`):
+# the subjects and stream names below are the same inside every account, and nothing in
+# one account can see another's. An AgentExecutor without `nats.account` uses its own
+# namespace's account (`tenant_account`).
+SYSTEM_ACCOUNT = "SYS"
+DEFAULT_ACCOUNT = "$G"  # the first release's shared account; being replaced by tenant_account
+# The NACK `Account` resource in each tenant namespace: the JetStream admin credentials
+# NACK uses for the tenant's account. The registry generates it; the function's managed
+# Stream and Consumer reference it by this name.
+NACK_ACCOUNT_RESOURCE = "nats-account"
 
 EXECUTE_SUBJECTS = ("agent.execute.*",)
 STATUS_COMPLETED = "agent.status.completed"
 STATUS_FAILED = "agent.status.failed"
 DLQ_PREFIX = "agent.dlq."
-CANCEL_PREFIX = "agent.control.cancel."
+CONTROL_PREFIX = "agent.control."
+CANCEL_PREFIX = CONTROL_PREFIX + "cancel."
+# Control commands besides cancel (DESIGN section 6, "Control and governance").
+CONTROL_COMMANDS = ("cancel", "heartbeat", "set_budget", "flush_cache")
+HEARTBEAT_PREFIX = "agent.heartbeat."
+GOVERNANCE_PREFIX = "agent.governance."
 
 # The platform's own streams (platform/nats-streams) and their subjects.
+STATUS_STREAM = "AGENT_STATUS"
+DLQ_STREAM = "AGENT_DLQ"
 PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {
     DEFAULT_STREAM: EXECUTE_SUBJECTS,
-    "AGENT_STATUS": ("agent.status.*",),
-    "AGENT_DLQ": ("agent.dlq.*",),
+    STATUS_STREAM: ("agent.status.*",),
+    DLQ_STREAM: ("agent.dlq.*",),
 }
 
 # Delivery settings of a managed consumer. The worker never assumes them: it reads
@@ -30,6 +46,11 @@ DEFAULT_ACK_WAIT_SECONDS = 120
 MSG_ID_HEADER = "Nats-Msg-Id"
 DEAD_LETTER_REASON_HEADER = "Agent-Dead-Letter-Reason"
 DEAD_LETTER_TYPE_HEADER = "Agent-Dead-Letter-Type"
+
+
+def tenant_account(namespace: str) -> str:
+    """The NATS account of the tenant that owns `namespace` (one account per tenant)."""
+    return namespace
 
 
 def subject_token(job_id: str) -> str:
