@@ -28,7 +28,7 @@ CONTROL_COMMANDS = ("cancel", "heartbeat", "set_budget", "flush_cache")
 HEARTBEAT_PREFIX = "agent.heartbeat."
 GOVERNANCE_PREFIX = "agent.governance."
 
-# The platform's own streams (platform/nats-streams) and their subjects.
+# The streams every tenant account has (generated from the tenant registry) and their subjects.
 STATUS_STREAM = "AGENT_STATUS"
 DLQ_STREAM = "AGENT_DLQ"
 PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {

@@ -134,7 +134,7 @@ def _wave(name: str) -> int:
 @pytest.mark.parametrize(
     ("first", "then"),
     [
-        ("nack", "nats-streams"),
+        ("nack", "tenants"),
         ("nats", "nack"),
         ("crossplane", "crossplane-functions"),
         ("crossplane-functions", "platform-apis"),
