@@ -29,7 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stale = stale_files(ROOT, entries)
     if args.check:
-        drift = [p for p, text in files.items() if not (ROOT / p).is_file() or (ROOT / p).read_text() != text]
+        drift = [
+            p
+            for p, text in files.items()
+            if not (ROOT / p).is_file() or (ROOT / p).read_text() != text
+        ]
         for path in [*drift, *stale]:
             print(f"not current: {path} (run `make tenants`)", file=sys.stderr)
         return 1 if drift or stale else 0

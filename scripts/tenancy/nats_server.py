@@ -19,7 +19,6 @@ from typing import Any
 import yaml
 
 from contract import nats_permissions
-from contract.nats import SYSTEM_ACCOUNT
 from scripts.tenancy.credentials import (
     ROLES,
     SERVER_SECRET,
@@ -189,16 +188,3 @@ def password_variables(config: Mapping[str, Any]) -> list[str]:
     walk(config)
     return found
 
-
-__all__ = [
-    "DEVELOPMENT_VALUES",
-    "PRODUCTION_VALUES",
-    "SYSTEM_ACCOUNT",
-    "Raw",
-    "accounts_values",
-    "conf_text",
-    "deep_merge",
-    "load_values",
-    "password_variables",
-    "server_config",
-]

@@ -312,7 +312,10 @@ def test_registry_yields_one_application_per_tenant_in_its_own_namespace() -> No
         namespace = app["spec"]["destination"]["namespace"]
         assert app["metadata"]["name"] == f"tenant-{namespace}"
         assert app["spec"]["project"] == f"tenant-{namespace}"
-        assert app["spec"]["source"]["path"] == f"claims/{namespace}"
+        tenant_folder, generated = app["spec"]["sources"]
+        assert tenant_folder["path"] == f"claims/{namespace}"
+        assert generated["path"] == f"platform/tenants/generated/{namespace}"
+        assert (ROOT / generated["path"]).is_dir()
         assert namespace != "default"
 
 
@@ -329,7 +332,8 @@ def test_every_generated_application_has_a_project_restricted_to_its_namespace()
         project = projects[app["spec"]["project"]]
         namespaces = {d["namespace"] for d in project["destinations"]}
         assert namespaces == {app["spec"]["destination"]["namespace"]}
-        assert app["spec"]["source"]["repoURL"] in project["sourceRepos"]
+        for source in app["spec"]["sources"]:
+            assert source["repoURL"] in project["sourceRepos"]
         assert "*" not in project["sourceRepos"]
 
 
