@@ -187,4 +187,3 @@ def password_variables(config: Mapping[str, Any]) -> list[str]:
 
     walk(config)
     return found
-
