@@ -11,7 +11,6 @@ DEFAULT_MONITORING_ENDPOINT = "nats-headless.nats.svc.cluster.local:8222"
 # one account can see another's. An AgentExecutor without `nats.account` uses its own
 # namespace's account (`tenant_account`).
 SYSTEM_ACCOUNT = "SYS"
-DEFAULT_ACCOUNT = "$G"  # the first release's shared account; being replaced by tenant_account
 # The NACK `Account` resource in each tenant namespace: the JetStream admin credentials
 # NACK uses for the tenant's account. The registry generates it; the function's managed
 # Stream and Consumer reference it by this name.

@@ -168,11 +168,12 @@ class NatsSpec(_Model):
         max_length=512,
         description="NATS monitoring host:port the KEDA trigger polls.",
     )
-    account: str = Field(
-        default=nats_contract.DEFAULT_ACCOUNT,
+    account: str | None = Field(
+        default=None,
         pattern=NATS_ACCOUNT,
         max_length=255,
-        description="NATS account of the stream, for the KEDA trigger.",
+        description="NATS account of the stream, for the KEDA trigger; when unset, the "
+        "tenant's own account, named after the XR's namespace (one account per tenant).",
     )
     manage_stream: StrictBool = Field(
         default=False,
@@ -206,6 +207,11 @@ class SecretsSpec(_Model):
     llm_keys: SecretName = Field(
         default="llm-keys",
         description="Secret with OPENAI_API_KEY and ANTHROPIC_API_KEY (each optional).",
+    )
+    nats: SecretName = Field(
+        default="nats-credentials",
+        description="Secret with NATS_USER and NATS_PASSWORD, the tenant's user in its own "
+        "NATS account (required: the platform's NATS admits no anonymous client).",
     )
     extra: list[SecretName] = Field(
         default_factory=list,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,121 @@ def test_bad_input_gets_a_fatal_result_and_the_server_keeps_serving(insecure_por
     assert [r.severity for r in empty.results] == [fnv1.SEVERITY_FATAL]
     assert "metadata.name: is required" in empty.results[0].message
     assert len(good.desired.resources) == 10
+
+
+def _run(port: int, composite: dict[str, Any]) -> fnv1.RunFunctionResponse:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        rsp: fnv1.RunFunctionResponse = grpcv1.FunctionRunnerServiceStub(channel).RunFunction(
+            fnv1.RunFunctionRequest(
+                observed=fnv1.State(
+                    composite=fnv1.Resource(resource=resource.dict_to_struct(composite))
+                )
+            ),
+            timeout=30,
+        )
+    return rsp
+
+
+def _env_secret(deployment: dict[str, Any], name: str) -> str:
+    container = next(
+        c
+        for c in deployment["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "agent-executor"
+    )
+    var = next(e for e in container["env"] if e["name"] == name)
+    return str(var["valueFrom"]["secretKeyRef"]["name"])
+
+
+def _trigger_account(scaled_object: dict[str, Any]) -> str:
+    return str(scaled_object["spec"]["triggers"][0]["metadata"]["account"])
+
+
+# (fixture XR, spec changes, composed resource, what to read from it, expected value)
+NATS_WIRING = [
+    pytest.param(
+        "minimal",
+        {},
+        "deployment",
+        lambda d: _env_secret(d, "NATS_USER"),
+        "nats-credentials",
+        id="nats-user-from-the-default-secret",
+    ),
+    pytest.param(
+        "minimal",
+        {},
+        "deployment",
+        lambda d: _env_secret(d, "NATS_PASSWORD"),
+        "nats-credentials",
+        id="nats-password-from-the-default-secret",
+    ),
+    pytest.param(
+        "minimal",
+        {"secrets": {"nats": "team-a-nats"}},
+        "deployment",
+        lambda d: _env_secret(d, "NATS_USER"),
+        "team-a-nats",
+        id="secrets-nats-override",
+    ),
+    pytest.param(
+        "minimal",
+        {},
+        "scaled-object",
+        _trigger_account,
+        "team-a",
+        id="trigger-account-is-the-namespace",
+    ),
+    pytest.param(
+        "every-field",
+        {},
+        "scaled-object",
+        _trigger_account,
+        "DEEPAGENTS",
+        id="explicit-trigger-account",
+    ),
+    pytest.param(
+        "every-field",
+        {},
+        "nats-stream",
+        lambda s: s["spec"]["account"],
+        "nats-account",
+        id="stream-in-the-tenant-account",
+    ),
+    pytest.param(
+        "every-field",
+        {},
+        "nats-consumer",
+        lambda c: c["spec"]["account"],
+        "nats-account",
+        id="consumer-in-the-tenant-account",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fixture", "changes", "key", "read", "expected"), NATS_WIRING)
+def test_nats_credentials_and_account_reach_the_composed_resources(
+    insecure_port: int,
+    fixture: str,
+    changes: dict[str, Any],
+    key: str,
+    read: Callable[[dict[str, Any]], str],
+    expected: str,
+) -> None:
+    composite = xr(fixture)
+    composite["spec"].update(changes)
+    rsp = _run(insecure_port, composite)
+    assert not [r for r in rsp.results if r.severity == fnv1.SEVERITY_FATAL]
+    assert read(resource.struct_to_dict(rsp.desired.resources[key].resource)) == expected
+
+
+def test_a_malformed_nats_secret_name_is_a_fatal_result_naming_the_field(
+    insecure_port: int,
+) -> None:
+    composite = xr("minimal")
+    composite["spec"]["secrets"] = {"nats": "Team_A NATS"}
+    rsp = _run(insecure_port, composite)
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert "spec.secrets.nats: must be a lower-case DNS-1123 subdomain" in rsp.results[0].message
+    assert not rsp.desired.resources
 
 
 def _openssl(*args: str, cwd: Path) -> None:

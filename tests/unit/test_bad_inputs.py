@@ -80,6 +80,18 @@ BAD_INPUTS = [
         _spec(secrets={"llmKeys": "keys!"}),
     ),
     BadInput(
+        "nats-secret-name",
+        "spec.secrets.nats",
+        DNS_1123,
+        _spec(secrets={"nats": "NATS_CREDENTIALS"}),
+    ),
+    BadInput(
+        "nats-secret-name-empty",
+        "spec.secrets.nats",
+        "at least 1 character",
+        _spec(secrets={"nats": ""}),
+    ),
+    BadInput(
         "extra-secret-name",
         "spec.secrets.extra[0]",
         DNS_1123,
@@ -93,6 +105,18 @@ BAD_INPUTS = [
     ),
     BadInput(
         "stream-with-dot", "spec.nats.stream", NATS_NAME, _spec(nats={"stream": "AGENT.JOBS"})
+    ),
+    BadInput(
+        "account-with-dot",
+        "spec.nats.account",
+        "NATS account name without dots",
+        _spec(nats={"account": "team.a"}),
+    ),
+    BadInput(
+        "account-empty",
+        "spec.nats.account",
+        "NATS account name without dots",
+        _spec(nats={"account": ""}),
     ),
     BadInput(
         "consumer-with-space",

@@ -64,6 +64,7 @@ POSTGRES_KEYS = [
     "POSTGRES_PASSWORD",
 ]
 LLM_KEYS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
+NATS_KEYS = ["NATS_USER", "NATS_PASSWORD"]
 
 
 def _fixture(stem: str) -> tuple[Workload, AgentExecutorSpec]:
@@ -93,6 +94,17 @@ def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _secret_ref(var: dict[str, Any]) -> dict[str, Any]:
     ref: dict[str, Any] = var["valueFrom"]["secretKeyRef"]
     return ref
+
+
+def _pod_containers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every container of a Deployment's or CronJob's pod; none for other kinds."""
+    if manifest["kind"] == "Deployment":
+        pod = manifest["spec"]["template"]["spec"]
+    elif manifest["kind"] == "CronJob":
+        pod = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    else:
+        return []
+    return [*pod.get("initContainers", []), *pod["containers"]]
 
 
 def _composed_keys(spec: AgentExecutorSpec) -> set[str]:
@@ -249,6 +261,7 @@ def test_secret_keys_follow_the_contract_variables() -> None:
         "DRAGONFLY_PORT",
         "DRAGONFLY_PASSWORD",
         *LLM_KEYS,
+        *NATS_KEYS,
     ]
 
 
@@ -258,6 +271,7 @@ def test_secret_keys_follow_the_contract_variables() -> None:
         (POSTGRES_KEYS, "postgres", "pg-conn"),
         (["DRAGONFLY_HOST", "DRAGONFLY_PORT", "DRAGONFLY_PASSWORD"], "dragonfly", "df-conn"),
         (LLM_KEYS, "llmKeys", "my-llm-keys"),
+        (NATS_KEYS, "nats", "team-a-nats"),
     ],
 )
 def test_secret_keys_are_mapped_by_secret_key_ref_to_the_configured_secret(
@@ -274,6 +288,51 @@ def test_llm_keys_are_optional() -> None:
     env = _env(_main(spec_with()))
 
     assert all(_secret_ref(env[key]).get("optional") is True for key in LLM_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("keys", "secret_name"),
+    [
+        (POSTGRES_KEYS, "postgres-connection"),
+        (["DRAGONFLY_HOST", "DRAGONFLY_PORT", "DRAGONFLY_PASSWORD"], "dragonfly-connection"),
+        (LLM_KEYS, "llm-keys"),
+        (NATS_KEYS, "nats-credentials"),
+    ],
+)
+def test_secret_keys_come_from_the_default_secret_names(keys: list[str], secret_name: str) -> None:
+    env = _env(_main(spec_with()))
+
+    assert {_secret_ref(env[key])["name"] for key in keys} == {secret_name}
+
+
+def test_nats_credentials_are_required_so_a_missing_secret_stops_the_pod() -> None:
+    # The platform's NATS admits no anonymous client: without them the worker never runs,
+    # and the pod should say so (CreateContainerConfigError naming the Secret).
+    env = _env(_main(spec_with()))
+
+    assert all("optional" not in _secret_ref(env[key]) for key in NATS_KEYS)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param({}, id="defaults"),
+        pytest.param({"secrets": {"nats": "team-a-nats"}}, id="explicit-secret"),
+        pytest.param({"retention": {"enabled": True}}, id="with-retention"),
+    ],
+)
+def test_only_the_worker_container_gets_the_nats_credentials(spec: dict[str, Any]) -> None:
+    # run-migrations and prune never talk to NATS.
+    admitted_spec = spec_with(**spec)
+    others = [
+        c
+        for key, manifest in desired_resources(WORKLOAD, admitted_spec).items()
+        for c in _pod_containers(manifest)
+        if not (key == names.DEPLOYMENT and c["name"] == names.CONTAINER)
+    ]
+
+    assert others
+    assert all(not {e["name"] for e in c.get("env", [])} & set(NATS_KEYS) for c in others)
 
 
 def test_database_and_dragonfly_connection_keys_are_required() -> None:
@@ -355,7 +414,7 @@ def test_keda_mode_composes_a_scaled_object() -> None:
 
 def test_scaled_object_targets_the_deployment_with_a_nats_jetstream_trigger() -> None:
     spec = spec_with(
-        nats={"stream": "JOBS", "consumer": "w", "account": "ACC"},
+        nats={"stream": "JOBS", "consumer": "w"},
         scaling={"minReplicas": 0, "maxReplicas": 7, "lagThreshold": 4},
     )
 
@@ -373,8 +432,43 @@ def test_scaled_object_targets_the_deployment_with_a_nats_jetstream_trigger() ->
     assert trigger["type"] == "nats-jetstream"
     assert trigger["metadata"]["stream"] == "JOBS"
     assert trigger["metadata"]["consumer"] == "w"
-    assert trigger["metadata"]["account"] == "ACC"
     assert trigger["metadata"]["lagThreshold"] == "4"
+
+
+@pytest.mark.parametrize(
+    ("nats", "namespace", "account"),
+    [
+        pytest.param({}, "team-a", "team-a", id="unset-is-the-namespace"),
+        pytest.param({}, "intelligence-deepagents", "intelligence-deepagents", id="other-ns"),
+        pytest.param({"account": "ACC"}, "team-a", "ACC", id="explicit-account"),
+    ],
+)
+def test_scaled_object_trigger_account_is_the_spec_account_else_the_tenant_namespace(
+    nats: dict[str, Any], namespace: str, account: str
+) -> None:
+    scaled = build_scaled_object(Workload("worker", namespace), spec_with(nats=nats))
+
+    assert scaled["spec"]["triggers"][0]["metadata"]["account"] == account
+
+
+def test_scaled_object_reads_the_monitoring_endpoint_without_credentials() -> None:
+    # The monitoring port takes no credentials: no TriggerAuthentication, nothing secret.
+    scaled = build_scaled_object(WORKLOAD, spec_with())
+
+    [trigger] = scaled["spec"]["triggers"]
+    assert "authenticationRef" not in trigger
+    assert set(trigger["metadata"]) == {
+        "natsServerMonitoringEndpoint",
+        "account",
+        "stream",
+        "consumer",
+        "lagThreshold",
+        "activationLagThreshold",
+        "useHttps",
+    }
+    assert not {"TriggerAuthentication", "ClusterTriggerAuthentication"} & {
+        m["kind"] for m in desired_resources(WORKLOAD, spec_with()).values()
+    }
 
 
 def test_scaled_object_trigger_metadata_is_all_strings() -> None:
@@ -557,24 +651,27 @@ def test_nack_consumer_acks_explicitly_with_an_ack_wait_and_the_spec_max_deliver
     assert consumer["maxDeliver"] == 9
 
 
-def test_nack_objects_are_reached_through_every_server_of_the_url() -> None:
-    spec = spec_with(
-        nats={
-            "manageStream": True,
-            "stream": "JOBS",
-            "subjects": ["jobs.>"],
-            "url": "nats://a.n.svc:4222,nats://b.n.svc:4222",
-        }
-    )
+MANAGED_NATS = {"manageStream": True, "stream": "JOBS", "subjects": ["jobs.>"]}
 
-    assert build_stream(WORKLOAD, spec)["spec"]["servers"] == [
-        "nats://a.n.svc:4222",
-        "nats://b.n.svc:4222",
-    ]
-    assert build_consumer(WORKLOAD, spec)["spec"]["servers"] == [
-        "nats://a.n.svc:4222",
-        "nats://b.n.svc:4222",
-    ]
+
+@pytest.mark.parametrize("build", [build_stream, build_consumer], ids=["stream", "consumer"])
+@pytest.mark.parametrize(
+    "nats",
+    [
+        pytest.param({}, id="default-account"),
+        pytest.param({"account": "ACC"}, id="explicit-account"),
+        pytest.param({"url": "nats://a.n.svc:4222,nats://b.n.svc:4222"}, id="url-list"),
+    ],
+)
+def test_nack_objects_live_in_the_tenant_account_through_its_nack_account_resource(
+    build: Builder, nats: dict[str, Any]
+) -> None:
+    # NACK connects with the namespace's Account resource (servers and credentials);
+    # per-object servers would replace or add to the Account's, so there are none.
+    manifest = build(WORKLOAD, spec_with(nats={**MANAGED_NATS, **nats}))
+
+    assert manifest["spec"]["account"] == "nats-account"
+    assert "servers" not in manifest["spec"]
 
 
 # --- Resources: size table and explicit overrides ----------------------------------------------

@@ -42,9 +42,20 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_OPTIONAL_KEYS, optional=True),
         *secret_env(spec.secrets.llm_keys, env.LLM_KEYS, optional=True),
+        *nats_credentials_env(spec),
         *api_token_env(spec),
         *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
     ]
+
+
+def nats_credentials_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+    """NATS_USER and NATS_PASSWORD from `secrets.nats`: the tenant's user in its own account.
+
+    Not optional: the platform's NATS admits no anonymous client, so a pod without them
+    could never take a job. It waits in CreateContainerConfigError, naming the Secret.
+    Only the worker container gets them; migrations and prune never talk to NATS.
+    """
+    return secret_env(spec.secrets.nats, env.NATS_KEYS, optional=False)
 
 
 def api_token_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:

@@ -3,12 +3,19 @@
 NACK's own defaults are unsafe for a job queue (memory storage, `ackPolicy:
 none`, `ackWait: 1ns`), so every field that decides whether a job survives is
 set here explicitly.
+
+Both objects live in the tenant's NATS account: `account` names the NACK `Account`
+resource the platform generates in every tenant namespace, with the servers and the
+credentials NACK reaches that account with. No per-object `servers`: NACK would use them
+instead of (control loop) or besides (legacy `--crd-connect`) the Account's, and the
+Account is the one place that says how the tenant's account is reached.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from contract.nats import NACK_ACCOUNT_RESOURCE
 from functions.agent_executor.builders.capacity import replica_ceiling
 from functions.agent_executor.builders.serialize import custom_resource
 from functions.agent_executor.names import Workload
@@ -21,10 +28,6 @@ MAX_AGE = "168h"
 MAX_BYTES = 10 * 1024**3
 MAX_MSG_SIZE = 1024**2
 DUPLICATE_WINDOW = "2m"
-
-
-def _servers(spec: AgentExecutorSpec) -> list[str]:
-    return [u.strip() for u in spec.nats.url.split(",")]
 
 
 def stream_resource_name(workload: Workload) -> str:
@@ -65,7 +68,7 @@ def build_stream(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
             "allowRollup": False,
             # Deleting the claim must not delete queued jobs with it.
             "preventDelete": True,
-            "servers": _servers(spec),
+            "account": NACK_ACCOUNT_RESOURCE,
         },
     )
 
@@ -94,6 +97,6 @@ def build_consumer(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any
             "replicas": nats.replicas,
             "memStorage": False,
             "preventDelete": True,
-            "servers": _servers(spec),
+            "account": NACK_ACCOUNT_RESOURCE,
         },
     )

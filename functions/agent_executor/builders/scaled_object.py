@@ -1,12 +1,24 @@
-"""The KEDA ScaledObject that scales the Deployment on JetStream consumer lag."""
+"""The KEDA ScaledObject that scales the Deployment on JetStream consumer lag.
+
+The trigger reads the consumer's lag from the NATS monitoring endpoint, which takes no
+credentials (the client port does): no TriggerAuthentication, nothing secret in the trigger.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from contract.nats import tenant_account
 from functions.agent_executor.builders.serialize import custom_resource
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
+
+
+def trigger_account(workload: Workload, spec: AgentExecutorSpec) -> str:
+    """The NATS account the stream is in: `nats.account`, else the tenant's own account."""
+    if spec.nats.account is not None:
+        return spec.nats.account
+    return tenant_account(workload.namespace)
 
 
 def build_scaled_object(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
@@ -33,7 +45,7 @@ def build_scaled_object(workload: Workload, spec: AgentExecutorSpec) -> dict[str
                     # KEDA reads trigger metadata as strings only.
                     "metadata": {
                         "natsServerMonitoringEndpoint": nats.monitoring_endpoint,
-                        "account": nats.account,
+                        "account": trigger_account(workload, spec),
                         "stream": nats.stream,
                         "consumer": nats.consumer,
                         "lagThreshold": str(scaling.lag_threshold),
