@@ -15,6 +15,7 @@ import yaml
 
 from contract import nats_permissions
 from contract.nats import NACK_ACCOUNT_RESOURCE
+from functions.agent_executor.spec import SecretsSpec
 from scripts.nats_config import render
 from scripts.tenancy.credentials import ROLES, TENANT_SECRETS, password_variable, user_name
 from scripts.tenancy.generate import generated_files, stale_files
@@ -163,3 +164,7 @@ def test_the_config_refuses_to_load_without_its_secrets(tmp_path: Path) -> None:
     done = _check_config(tmp_path / "nats.conf", render(), environment)
     assert done.returncode != 0
     assert "can not be found" in done.stdout + done.stderr
+
+
+def test_the_worker_secret_is_the_one_an_agent_executor_reads_by_default() -> None:
+    assert SecretsSpec().nats == TENANT_SECRETS["worker"]
