@@ -19,13 +19,14 @@ from functions.agent_executor.spec import SecretsSpec
 from scripts.nats_config import render
 from scripts.tenancy.credentials import ROLES, TENANT_SECRETS, password_variable, user_name
 from scripts.tenancy.generate import generated_files, stale_files
+from scripts.tenancy.manifests import reserved_bytes
 from scripts.tenancy.nats_server import (
     PRODUCTION_VALUES,
     load_values,
     password_variables,
     server_config,
 )
-from scripts.tenancy.registry import load_registry
+from scripts.tenancy.registry import load_registry, quantity_bytes
 from tests.conftest import ROOT
 
 ENTRIES = load_registry(ROOT)
@@ -168,3 +169,18 @@ def test_the_config_refuses_to_load_without_its_secrets(tmp_path: Path) -> None:
 
 def test_the_worker_secret_is_the_one_an_agent_executor_reads_by_default() -> None:
     assert SecretsSpec().nats == TENANT_SECRETS["worker"]
+
+
+def test_every_tenant_account_holds_the_streams_its_claims_manage() -> None:
+    # JetStream refuses a stream its account cannot reserve ('insufficient storage
+    # resources'): the registry's maxFileStore must hold the generated streams plus every
+    # stream the tenant's claims compose (golden renders of claims/), replicas counted.
+    limits = {e.namespace: (e, quantity_bytes(e.nats.max_file_store)) for e in ENTRIES}
+    for golden in sorted((ROOT / "tests/golden/files").glob("intelligence-*__*.yaml")):
+        for document in yaml.safe_load_all(golden.read_text()):
+            if not document or document.get("kind") != "Stream":
+                continue
+            entry, limit = limits[document["metadata"]["namespace"]]
+            spec = document["spec"]
+            needed = reserved_bytes(entry) + spec["maxBytes"] * spec["replicas"]
+            assert needed <= limit, f"{golden.name}: {entry.namespace} needs {needed} bytes"
