@@ -48,3 +48,9 @@ OUTCOMES = ("completed", "failed", "cancelled", "dead_lettered")
 for _outcome in OUTCOMES:
     JOBS.labels(outcome=_outcome)
     JOB_DURATION.labels(outcome=_outcome)
+NATS_ERRORS = Counter(
+    "agent_executor_nats_errors_total",
+    "Errors the NATS server reported to this worker, by kind (a permissions violation means "
+    "the server config does not grant what the worker does).",
+    ["kind"],
+)

@@ -22,6 +22,7 @@ from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.db_pool import connection_pool
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
+from workers.agent_executor.metrics import NATS_ERRORS
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import Runner
 from workers.agent_executor.schema import wait_until_current
@@ -30,6 +31,24 @@ from workers.agent_executor.stores import redis_client
 from workers.agent_executor.streaming import EventPublisher
 
 log = structlog.get_logger()
+
+
+def nats_error_kind(error: Exception) -> str:
+    """A bounded label for an error the NATS connection reports."""
+    text = str(error).lower()
+    if "permissions violation" in text:
+        return "permissions"
+    if "authorization violation" in text or "authentication" in text:
+        return "authorization"
+    return "other"
+
+
+async def _on_nats_error(error: Exception) -> None:
+    # A denied subscribe or publish is only ever reported here, asynchronously: without this
+    # it would be a line from the client library, never a metric an alert can see.
+    kind = nats_error_kind(error)
+    NATS_ERRORS.labels(kind).inc()
+    log.error("nats error", kind=kind, error=str(error))
 
 
 @dataclass
@@ -106,6 +125,7 @@ async def connect(settings: Settings) -> Services:
         name=settings.OTEL_SERVICE_NAME,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        error_cb=_on_nats_error,
     )
     js = nc.jetstream()
     if settings.NATS_CREATE_STREAMS:
