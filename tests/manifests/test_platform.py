@@ -387,3 +387,28 @@ def test_no_aws_account_id_or_role_arn_is_committed() -> None:
         if p.is_file() and account_arn.search(p.read_text(errors="replace"))
     ]
     assert found == []
+
+
+def _store_admits(store: dict[str, Any], namespace: str, labels: dict[str, str]) -> bool:
+    """ESO's rule: the store serves a namespace that matches any one of its conditions."""
+    for condition in store["spec"].get("conditions", []):
+        expressions = condition.get("namespaceSelector", {}).get("matchExpressions", [])
+        if expressions and all(
+            e["operator"] == "Exists" and e["key"] in labels for e in expressions
+        ):
+            return True
+        if any(re.fullmatch(r, namespace) for r in condition.get("namespaceRegexes", [])):
+            return True
+    return False
+
+
+def test_every_external_secret_is_in_a_namespace_its_store_serves() -> None:
+    (store,) = of_kind("ClusterSecretStore", "platform")
+    labels = {n["metadata"]["name"]: n["metadata"].get("labels", {}) for n in of_kind("Namespace")}
+    secrets = [*of_kind("ExternalSecret", "platform"), *of_kind("ExternalSecret", "claims")]
+    assert secrets
+    for secret in secrets:
+        namespace = secret["metadata"]["namespace"]
+        assert _store_admits(store, namespace, labels.get(namespace, {})), (
+            f"ExternalSecret {namespace}/{secret['metadata']['name']}: the store refuses it"
+        )
