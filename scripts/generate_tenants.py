@@ -13,7 +13,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.tenancy.generate import generated_files, stale_files  # noqa: E402
+from scripts.tenancy.generate import (  # noqa: E402
+    capacity_problem,
+    generated_files,
+    stale_files,
+)
+from scripts.tenancy.nats_server import (  # noqa: E402
+    DEVELOPMENT_VALUES,
+    NATS_DIR,
+    deep_merge,
+    load_values,
+)
 from scripts.tenancy.registry import RegistryError, load_registry  # noqa: E402
 
 
@@ -27,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"make tenants: {exc}", file=sys.stderr)
         return 2
+    # The values files without the generated overlay: the server's size is hand-set.
+    production = load_values(ROOT, [NATS_DIR / "values.yaml"])
+    development = deep_merge(production, load_values(ROOT, [DEVELOPMENT_VALUES[-1]]))
+    for values, shape in ((production, "production"), (development, "development")):
+        if problem := capacity_problem(entries, values, shape):
+            print(f"make tenants: {problem}", file=sys.stderr)
+            return 2
     stale = stale_files(ROOT, entries)
     if args.check:
         drift = [

@@ -39,6 +39,30 @@ def _check_capacity(entry: RegistryEntry) -> None:
         )
 
 
+def capacity_problem(
+    entries: list[RegistryEntry], values: dict[str, Any], shape: str
+) -> str | None:
+    """Why the NATS servers `values` describe cannot hold every tenant account, or None.
+
+    A single server refuses to start JetStream when its accounts' limits add up to more
+    than its `max_file_store`. A cluster does not check, but each account limit counts
+    every replica and an R3 cluster spreads them over three servers: beyond
+    `servers x max_file_store` the limits promise disk no server has.
+    """
+    config = values["config"]
+    servers = int(config["cluster"]["replicas"]) if config["cluster"].get("enabled") else 1
+    file_store = config["jetstream"]["fileStore"]
+    capacity = servers * quantity_bytes(file_store.get("maxSize") or file_store["pvc"]["size"])
+    total = sum(quantity_bytes(e.nats.max_file_store) for e in entries)
+    if total <= capacity:
+        return None
+    return (
+        f"the tenants' nats.maxFileStore add up to {total} bytes, more than the {shape} "
+        f"NATS servers hold ({servers} x config.jetstream.fileStore.maxSize = {capacity}): "
+        "grow the volumes in platform/nats/ or lower maxFileStore in the registry"
+    )
+
+
 def generated_files(entries: list[RegistryEntry]) -> dict[Path, str]:
     """Path (relative to the repository) → content of every generated file."""
     for entry in entries:

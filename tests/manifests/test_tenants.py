@@ -18,10 +18,11 @@ from contract.nats import NACK_ACCOUNT_RESOURCE
 from functions.agent_executor.spec import SecretsSpec
 from scripts.nats_config import render
 from scripts.tenancy.credentials import ROLES, TENANT_SECRETS, password_variable, user_name
-from scripts.tenancy.generate import generated_files, stale_files
+from scripts.tenancy.generate import capacity_problem, generated_files, stale_files
 from scripts.tenancy.manifests import reserved_bytes
 from scripts.tenancy.nats_server import (
     PRODUCTION_VALUES,
+    deep_merge,
     load_values,
     password_variables,
     server_config,
@@ -184,3 +185,10 @@ def test_every_tenant_account_holds_the_streams_its_claims_manage() -> None:
             spec = document["spec"]
             needed = reserved_bytes(entry) + spec["maxBytes"] * spec["replicas"]
             assert needed <= limit, f"{golden.name}: {entry.namespace} needs {needed} bytes"
+
+
+def test_the_production_and_development_servers_hold_every_tenant_account() -> None:
+    production = load_values(ROOT, [Path("platform/nats/values.yaml")])
+    development = deep_merge(production, load_values(ROOT, [Path("platform/nats/values-dev.yaml")]))
+    assert capacity_problem(ENTRIES, production, "production") is None
+    assert capacity_problem(ENTRIES, development, "development") is None

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.tenancy.generate import generated_files
+from scripts.tenancy.generate import capacity_problem, generated_files
 from scripts.tenancy.registry import RegistryEntry, RegistryError, load_entry, quantity_bytes
 
 VALID: dict[str, Any] = {
@@ -95,3 +95,39 @@ def test_a_rotation_keeps_both_generations_valid_and_hands_out_the_newest() -> N
     assert worker["spec"]["target"]["template"]["data"]["NATS_USER"] == (
         "intelligence-search-worker-g2"
     )
+
+
+def _values(*, cluster: bool, max_size: str) -> dict[str, Any]:
+    return {
+        "config": {
+            "cluster": {"enabled": cluster, "replicas": 3},
+            "jetstream": {"fileStore": {"maxSize": max_size, "pvc": {"size": "100Gi"}}},
+        }
+    }
+
+
+def _tenants(*limits: str) -> list[RegistryEntry]:
+    return [
+        RegistryEntry.model_validate(
+            {**VALID, "category": f"c{i}", "nats": {"maxFileStore": limit}}
+        )
+        for i, limit in enumerate(limits)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cluster", "max_size", "limits", "fits"),
+    [
+        (False, "32Gi", ("16Gi", "16Gi"), True),
+        (False, "27Gi", ("16Gi", "16Gi"), False),  # the server would not start JetStream
+        (True, "27Gi", ("16Gi", "16Gi", "16Gi", "16Gi", "16Gi"), True),  # 80 <= 3 x 27
+        (True, "27Gi", ("48Gi", "48Gi"), False),
+    ],
+)
+def test_the_servers_must_hold_every_tenant_account(
+    cluster: bool, max_size: str, limits: tuple[str, ...], fits: bool
+) -> None:
+    problem = capacity_problem(_tenants(*limits), _values(cluster=cluster, max_size=max_size), "x")
+    assert (problem is None) is fits
+    if problem:
+        assert "maxFileStore" in problem
