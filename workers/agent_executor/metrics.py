@@ -54,3 +54,7 @@ NATS_ERRORS = Counter(
     "the server config does not grant what the worker does).",
     ["kind"],
 )
+# Every kind from the start, so an alert's increase() is 0 rather than absent.
+NATS_ERROR_KINDS = ("permissions", "authorization", "other")
+for _kind in NATS_ERROR_KINDS:
+    NATS_ERRORS.labels(kind=_kind)

@@ -22,7 +22,7 @@ from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.db_pool import connection_pool
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
-from workers.agent_executor.metrics import NATS_ERRORS
+from workers.agent_executor.metrics import NATS_ERROR_KINDS, NATS_ERRORS
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import Runner
 from workers.agent_executor.schema import wait_until_current
@@ -36,11 +36,12 @@ log = structlog.get_logger()
 def nats_error_kind(error: Exception) -> str:
     """A bounded label for an error the NATS connection reports."""
     text = str(error).lower()
+    permissions, authorization, other = NATS_ERROR_KINDS
     if "permissions violation" in text:
-        return "permissions"
+        return permissions
     if "authorization violation" in text or "authentication" in text:
-        return "authorization"
-    return "other"
+        return authorization
+    return other
 
 
 async def _on_nats_error(error: Exception) -> None:
