@@ -51,6 +51,17 @@ NATS_USER = "NATS_USER"
 NATS_PASSWORD = "NATS_PASSWORD"  # noqa: S105 - the variable's name, not a password
 NATS_KEYS = (NATS_USER, NATS_PASSWORD)
 
+# The URL forms of the same connections: the worker prefers them when set. The Secrets a
+# PostgresInstance and a DragonflyInstance compose carry them beside the keys above.
+DATABASE_URL = "DATABASE_URL"
+REDIS_URL = "REDIS_URL"
+URL_KEYS = (DATABASE_URL, REDIS_URL)
+
+# Exactly the keys of the connection Secrets the database compositions write: what an
+# AgentExecutor reads by `secretKeyRef`, plus the URL form (for psql, run-migrations.sh, tools).
+POSTGRES_CONNECTION_KEYS = (*POSTGRES_KEYS, DATABASE_URL)
+DRAGONFLY_CONNECTION_KEYS = (*DRAGONFLY_KEYS, *DRAGONFLY_OPTIONAL_KEYS, REDIS_URL)
+
 FROM_SECRETS = (
     *POSTGRES_KEYS,
     *DRAGONFLY_KEYS,
@@ -65,5 +76,7 @@ API_TOKEN = "API_TOKEN"  # noqa: S105 - the variable's name, not a token
 API_TOKEN_KEYS = (API_TOKEN,)
 
 # Set by the platform; a tenant overriding one would silently break the contract (and a
-# plain `env` API_TOKEN would put the token in the claim, in git, in every render).
-RESERVED = (*FROM_SPEC, *FROM_SECRETS, *API_TOKEN_KEYS)
+# plain `env` API_TOKEN would put the token in the claim, in git, in every render). The URL
+# forms are reserved too: the worker prefers them, so a plain `env` DATABASE_URL would
+# silently win over the connection Secret and put a password in git.
+RESERVED = (*FROM_SPEC, *FROM_SECRETS, *API_TOKEN_KEYS, *URL_KEYS)

@@ -1,4 +1,4 @@
-"""Write the XRD, Composition and Function manifests generated from the spec models.
+"""Write the XRDs, Compositions and the Function manifest generated from the spec models.
 
 Run by `make golden`; `tests/manifests/test_apis.py` fails when the committed
 files differ from what this would write.
@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from functions.agent_executor.xrd import (  # noqa: E402 - after the path fix-up
+    AGENT_EXECUTOR,
+    APIS,
+    ApiDefinition,
     composite_resource_definition,
     composition,
     development_function,
@@ -22,7 +25,8 @@ from functions.agent_executor.xrd import (  # noqa: E402 - after the path fix-up
 from functions.render.yaml_io import dump  # noqa: E402
 from scripts.api_reference import api_reference  # noqa: E402
 
-API_DIR = ROOT / "platform" / "apis" / "agent-executor"
+APIS_DIR = ROOT / "platform" / "apis"
+API_DIR = APIS_DIR / AGENT_EXECUTOR.slug
 EXAMPLE_DIR = ROOT / "functions" / "agent_executor" / "example"
 HEADER = (
     "# Generated from functions/agent_executor/{source} by `make golden`; do not edit by hand.\n"
@@ -34,20 +38,43 @@ def project_version() -> str:
     return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
 
+SPEC_SOURCES = {AGENT_EXECUTOR.kind: "spec.py"}
+
+
+def api_dir(api: ApiDefinition) -> Path:
+    """The platform folder of one API: its XRD and its Composition."""
+    return APIS_DIR / api.slug
+
+
+def example_composition(api: ApiDefinition) -> Path:
+    """The Composition `crossplane render` uses against `make run-function`."""
+    if api is AGENT_EXECUTOR:
+        return EXAMPLE_DIR / "composition.yaml"
+    return EXAMPLE_DIR / f"composition-{api.slug}.yaml"
+
+
 def rendered() -> dict[Path, str]:
     """Path → file content for every generated API manifest."""
-    return {
-        API_DIR / "definition.yaml": HEADER.format(source="spec.py")
-        + dump(composite_resource_definition()),
-        API_DIR / "composition.yaml": HEADER.format(source="xrd.py") + dump(composition()),
-        API_DIR / "function.yaml": HEADER.format(source="xrd.py")
-        + dump(function_package(project_version())),
+    files: dict[Path, str] = {}
+    for api in APIS:
+        source = SPEC_SOURCES.get(api.kind, "databases/spec.py")
+        files[api_dir(api) / "definition.yaml"] = HEADER.format(source=source) + dump(
+            composite_resource_definition(api)
+        )
+        files[api_dir(api) / "composition.yaml"] = HEADER.format(source="xrd.py") + dump(
+            composition(api)
+        )
         # For `crossplane render` against `make run-function`.
-        EXAMPLE_DIR / "composition.yaml": HEADER.format(source="xrd.py") + dump(composition()),
-        EXAMPLE_DIR / "functions.yaml": HEADER.format(source="xrd.py")
-        + dump(development_function()),
-        ROOT / "docs" / "api-reference.md": api_reference(),
-    }
+        files[example_composition(api)] = HEADER.format(source="xrd.py") + dump(composition(api))
+    # One Function serves every API: its package pin lives beside the AgentExecutor's.
+    files[API_DIR / "function.yaml"] = HEADER.format(source="xrd.py") + dump(
+        function_package(project_version())
+    )
+    files[EXAMPLE_DIR / "functions.yaml"] = HEADER.format(source="xrd.py") + dump(
+        development_function()
+    )
+    files[ROOT / "docs" / "api-reference.md"] = api_reference()
+    return files
 
 
 def main() -> int:

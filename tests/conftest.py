@@ -8,6 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 XR_FIXTURES = ROOT / "tests" / "fixtures" / "xrs"
+# PostgresInstance and DragonflyInstance XRs (kept apart: the AgentExecutor property tests
+# mutate every XR under XR_FIXTURES).
+DATABASE_FIXTURES = ROOT / "tests" / "fixtures" / "databases"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ above limits, which the API server would only reject later on the Deployment.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +20,7 @@ from pydantic_core import ErrorDetails
 
 from contract.nats import PLATFORM_STREAMS, subjects_overlap
 from functions.agent_executor.builders.capacity import container_resources
-from functions.agent_executor.spec import PATTERN_HINTS, AgentExecutorSpec
+from functions.agent_executor.spec import KIND, PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
 # Matched with `fullmatch`: `$` would also match before a trailing newline.
@@ -39,6 +41,19 @@ class Admission:
     spec: AgentExecutorSpec | None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+# Crossplane 2.x keeps its own machinery of a namespaced XR under `spec.crossplane`
+# (compositionRef, compositionRevisionRef, compositionUpdatePolicy, resourceRefs): every XR
+# the function is called with carries it, and it is not the tenant's spec.
+CROSSPLANE_FIELD = "crossplane"
+
+
+def tenant_spec(raw_spec: Any) -> Any:
+    """The spec without Crossplane's own `spec.crossplane` block; anything else as it is."""
+    if isinstance(raw_spec, dict) and CROSSPLANE_FIELD in raw_spec:
+        return {k: v for k, v in raw_spec.items() if k != CROSSPLANE_FIELD}
+    return raw_spec
 
 
 def normalize_numbers(value: Any) -> Any:
@@ -80,27 +95,33 @@ def _echo(path: str, value: Any) -> str:
     return f" (got {text[:_ECHO_LIMIT]}{'…' if len(text) > _ECHO_LIMIT else ''})"
 
 
-def _reason(error: ErrorDetails, path: str) -> str:
-    kind = error["type"]
+# Errors a spec model raises itself (PydanticCustomError): their message is the reason.
+CUSTOM_ERRORS = ("field_relation", "reserved_env", "reserved_name")
+
+
+def _reason(error: ErrorDetails, path: str, kind: str, hints: Mapping[str, str]) -> str:
+    error_type = error["type"]
     ctx = error.get("ctx", {})
     value = error.get("input")
-    if kind == "string_pattern_mismatch":
-        hint = PATTERN_HINTS.get(str(ctx.get("pattern")), f"must match {ctx.get('pattern')}")
+    if error_type == "string_pattern_mismatch":
+        hint = hints.get(str(ctx.get("pattern")), f"must match {ctx.get('pattern')}")
         return hint + _echo(path, value)
-    if kind == "missing":
+    if error_type == "missing":
         return "is required"
-    if kind == "extra_forbidden":
-        return "is not a field of AgentExecutor"
-    if kind == "literal_error":
+    if error_type == "extra_forbidden":
+        return f"is not a field of {kind}"
+    if error_type == "literal_error":
         return f"must be one of {ctx.get('expected')}" + _echo(path, value)
-    if kind in ("field_relation", "reserved_env"):
+    if error_type in CUSTOM_ERRORS:
         return error["msg"]
     message = error["msg"]
     return message[:1].lower() + message[1:] + _echo(path, value)
 
 
-def format_errors(exc: ValidationError) -> list[str]:
-    """One `path: reason` line per invalid field, in input order."""
+def format_errors(
+    exc: ValidationError, kind: str = KIND, hints: Mapping[str, str] = PATTERN_HINTS
+) -> list[str]:
+    """One `path: reason` line per invalid field of a `kind` spec, in input order."""
     by_path: dict[str, list[ErrorDetails]] = {}
     for error in exc.errors():
         ctx = error.get("ctx", {})
@@ -117,23 +138,29 @@ def format_errors(exc: ValidationError) -> list[str]:
                 "or a quantity string such as '500m' or '1Gi'"
             )
             continue
-        lines.append(f"{path}: {_reason(chosen, path)}")
+        lines.append(f"{path}: {_reason(chosen, path, kind, hints)}")
     return lines
 
 
-def metadata_errors(name: str, namespace: str) -> list[str]:
+def metadata_errors(
+    name: str,
+    namespace: str,
+    kind: str = KIND,
+    *,
+    name_max: int = XR_NAME_MAX,
+    name_use: str = "it names the Service and every composed resource",
+) -> list[str]:
     """Problems with the XR's name and namespace, which every composed name derives from."""
     errors = []
     if not name:
         errors.append("metadata.name: is required")
-    elif len(name) > XR_NAME_MAX or not XR_NAME.fullmatch(name):
+    elif len(name) > name_max or not XR_NAME.fullmatch(name):
         errors.append(
-            "metadata.name: must be a DNS-1035 label of at most 63 characters "
-            f"(lower-case letters, digits, '-', starting with a letter), got {name!r}; "
-            "it names the Service and every composed resource"
+            f"metadata.name: must be a DNS-1035 label of at most {name_max} characters "
+            f"(lower-case letters, digits, '-', starting with a letter), got {name!r}; " + name_use
         )
     if not namespace:
-        errors.append("metadata.namespace: is required; AgentExecutor is a namespaced resource")
+        errors.append(f"metadata.namespace: is required; {kind} is a namespaced resource")
     elif len(namespace) > XR_NAMESPACE_MAX or not XR_NAMESPACE.fullmatch(namespace):
         errors.append(
             "metadata.namespace: must be a DNS-1123 label of at most 63 characters, "
@@ -202,6 +229,21 @@ def _managed_stream_errors(spec: AgentExecutorSpec) -> list[str]:
     return errors
 
 
+def _external_store_errors(spec: AgentExecutorSpec) -> list[str]:
+    # The pattern admits the shape of a network; the address must also parse, with no host
+    # bits set (a NetworkPolicy would silently widen 10.0.0.5/16 to 10.0.0.0/16).
+    errors = []
+    for index, external in enumerate(spec.network_policy.external_stores):
+        try:
+            ipaddress.ip_network(external.cidr, strict=True)
+        except ValueError as exc:
+            errors.append(
+                f"spec.networkPolicy.externalStores[{index}].cidr: {external.cidr!r} "
+                f"is not a network: {exc}"
+            )
+    return errors
+
+
 def _image_warnings(image: str) -> list[str]:
     if "@sha256:" in image:
         return []
@@ -222,6 +264,7 @@ def _image_warnings(image: str) -> list[str]:
 def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
     """Validate an XR's metadata and spec; never raises for any input."""
     errors = metadata_errors(name, namespace)
+    raw_spec = tenant_spec(raw_spec)
     if not isinstance(raw_spec, dict):
         return Admission(spec=None, errors=[*errors, "spec: is required and must be an object"])
     try:
@@ -229,6 +272,7 @@ def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
     except ValidationError as exc:
         return Admission(spec=None, errors=errors + format_errors(exc))
     errors += _resource_errors(spec) + _port_errors(spec) + _managed_stream_errors(spec)
+    errors += _external_store_errors(spec)
     if errors:
         return Admission(spec=None, errors=errors)
     return Admission(spec=spec, warnings=_image_warnings(spec.image))

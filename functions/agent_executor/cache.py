@@ -13,6 +13,7 @@ from collections import OrderedDict
 from crossplane.function.resource import struct_to_dict
 from google.protobuf import struct_pb2
 
+from functions.agent_executor.admission import CROSSPLANE_FIELD
 from functions.agent_executor.compose import Composed, compose_xr
 
 
@@ -26,7 +27,16 @@ class ComposeCache:
         self.misses = 0
 
     def get(self, name: str, namespace: str, spec: struct_pb2.Struct | None) -> Composed:
-        """The composition for this XR, built on first sight of its (name, namespace, spec)."""
+        """The composition for this XR, built on first sight of its (name, namespace, spec).
+
+        Crossplane's own `spec.crossplane` block (its resourceRefs change as resources are
+        created) is not part of the key: it does not change what is composed.
+        """
+        if spec is not None and CROSSPLANE_FIELD in spec:
+            trimmed = struct_pb2.Struct()
+            trimmed.CopyFrom(spec)
+            del trimmed[CROSSPLANE_FIELD]
+            spec = trimmed
         spec_bytes = spec.SerializeToString(deterministic=True) if spec is not None else b""
         key = (name, namespace, spec_bytes)
         found = self._entries.get(key)

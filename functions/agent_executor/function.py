@@ -13,6 +13,8 @@ from google.protobuf import json_format, struct_pb2
 from functions.agent_executor import names
 from functions.agent_executor.cache import ComposeCache
 from functions.agent_executor.compose import compose_xr
+from functions.agent_executor.databases.compose import STORE_KINDS
+from functions.agent_executor.databases.function import compose_store_response
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
     Readiness,
@@ -20,6 +22,10 @@ from functions.agent_executor.readiness import (
     summarize,
     xr_status,
 )
+from functions.agent_executor.spec import KIND
+
+# Every kind this one function composes: one image, one pinned Function, three XRDs.
+KINDS = (KIND, *STORE_KINDS)
 
 
 def _field(struct: struct_pb2.Struct, key: str) -> Any:
@@ -68,8 +74,18 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
     A fatal response carries the desired state exactly as it arrived, so a
     refused XR never yields a partial set of resources.
     """
-    rsp = response.to(req)
     xr = req.observed.composite.resource
+    kind = _field(xr, "kind")
+    if kind in STORE_KINDS:
+        return compose_store_response(req, STORE_KINDS[kind])
+    rsp = response.to(req)
+    if kind not in (None, "", KIND):
+        response.fatal(
+            rsp,
+            f"kind: this function composes {', '.join(KINDS)}, not {str(kind)[:80]!r}; "
+            "check the Composition's compositeTypeRef",
+        )
+        return rsp
     metadata = _field(xr, "metadata")
     if not isinstance(metadata, struct_pb2.Struct):
         metadata = struct_pb2.Struct()
@@ -115,7 +131,7 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
 
 
 class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
-    """Composes an AgentExecutor XR into its Kubernetes resources."""
+    """Composes an AgentExecutor, PostgresInstance or DragonflyInstance XR into its resources."""
 
     def __init__(self, cache: ComposeCache | None = None) -> None:
         self.log = logging.get_logger()
@@ -128,8 +144,17 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
         try:
             return compose_response(req, self.cache)
         except Exception as exc:
-            self.log.exception("compose failed", tag=req.meta.tag)
+            kind = _field(req.observed.composite.resource, "kind")
             rsp = response.to(req)
+            if kind in STORE_KINDS:
+                # The exception's type only: a database's request carries its Secrets, and
+                # neither a log line nor a result may ever quote a password.
+                self.log.error(
+                    "compose failed", tag=req.meta.tag, kind=kind, error=type(exc).__name__
+                )
+                response.fatal(rsp, f"internal error composing {kind}: {type(exc).__name__}")
+                return rsp
+            self.log.exception("compose failed", tag=req.meta.tag)
             response.fatal(
                 rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}"
             )

@@ -74,8 +74,11 @@ class ObservedReader:
         """What could not be read so far, as `<field> is <what>, expected <what>` phrases."""
         return tuple(self._problems)
 
-    def _note(self, path: str, value: object, expected: str) -> None:
+    def note(self, path: str, value: object, expected: str) -> None:
+        """Record that the field at `path` holds `value`, not the `expected` shape."""
         self._problems[f"{path} is {describe(value)}, expected {expected}"] = None
+
+    _note = note
 
     def value(self, path: str) -> object:
         """The value at the dotted `path`; None when it or a parent is absent or unreadable."""

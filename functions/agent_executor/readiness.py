@@ -24,9 +24,15 @@ class Readiness:
     message: str = ""
 
 
-def _unreadable(problems: tuple[str, ...]) -> Readiness:
-    # A verdict on state that cannot be read would be a guess; "not ready" is the safe one.
+def unreadable(problems: tuple[str, ...]) -> Readiness:
+    """Not ready, naming what could not be read.
+
+    A verdict on state that cannot be read would be a guess; "not ready" is the safe one.
+    """
     return Readiness(False, UNREADABLE, "cannot read its observed state: " + "; ".join(problems))
+
+
+_unreadable = unreadable
 
 
 def deployment_readiness(observed: object) -> Readiness:

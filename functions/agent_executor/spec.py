@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from contract import env as env_contract
 from contract import limits as limits_contract
 from contract import nats as nats_contract
-from contract import runtime
+from contract import runtime, stores
 
 API_GROUP = "platform.bizmatters.io"
 API_VERSION = "v1alpha1"
@@ -57,6 +57,13 @@ QUANTITY = (
     r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?[0-9]+))?$"
 )
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+# An IPv4 CIDR, or the shape of an IPv6 one; admission parses it for real (host bits, groups).
+CIDR = (
+    rf"^(({_OCTET}\.){{3}}{_OCTET}/([0-9]|[12][0-9]|3[0-2])"
+    r"|[0-9a-fA-F:]*:[0-9a-fA-F:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$"
+)
+
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS: dict[str, str] = {
     DNS_SUBDOMAIN: "must be a lower-case DNS-1123 subdomain (a-z, 0-9, '-', '.'), "
@@ -74,6 +81,7 @@ PATTERN_HINTS: dict[str, str] = {
     AGE: "must be a positive age such as '7d', '12h', '30m' or '2w'",
     CRON: "must be a five-field cron schedule such as '17 3 * * *', or @daily",
     QUANTITY: "must be a non-negative Kubernetes quantity such as '500m', '2', '1Gi'",
+    CIDR: "must be an IPv4 or IPv6 network in CIDR notation, such as '10.20.0.0/16'",
 }
 
 # Env names the function sets itself; a tenant overriding one would silently
@@ -104,6 +112,15 @@ class _Model(BaseModel):
         strict=True,
         frozen=True,
     )
+
+
+# The base of every spec block, for the other kinds this function serves.
+SpecModel = _Model
+
+
+def object_default() -> dict[str, Any]:
+    """`json_schema_extra` of a nested block whose XRD default is `{}`."""
+    return _object_default()
 
 
 class LocalObjectReference(_Model):
@@ -295,10 +312,33 @@ class ToggleSpec(_Model):
     enabled: StrictBool = Field(description="Compose the resource.")
 
 
+class ExternalStore(_Model):
+    """A database or cache outside the cluster the executor may reach (managed RDS, ElastiCache)."""
+
+    cidr: str = Field(
+        pattern=CIDR,
+        max_length=64,
+        description="Network of the service, e.g. the VPC subnets of an RDS instance.",
+    )
+    ports: list[Annotated[StrictInt, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: [stores.POSTGRES_PORT, stores.DRAGONFLY_PORT],
+        min_length=1,
+        max_length=8,
+        description="TCP ports the executor may open to that network.",
+        json_schema_extra={"default": [stores.POSTGRES_PORT, stores.DRAGONFLY_PORT]},
+    )
+
+
 class NetworkPolicySpec(_Model):
     """The NetworkPolicy around the worker pods."""
 
     enabled: StrictBool = Field(default=True, description="Compose the NetworkPolicy.")
+    external_stores: list[ExternalStore] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Networks outside the cluster (managed databases and caches) the executor "
+        "may reach, besides the PostgresInstance and DragonflyInstance pods of its namespace.",
+    )
 
 
 class ApiSpec(_Model):

@@ -1,4 +1,5 @@
-"""Finding AgentExecutor claims in files and directories."""
+"""Finding the platform's claims (AgentExecutor, PostgresInstance, DragonflyInstance) in files
+and directories."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from functions.agent_executor.databases.spec import DRAGONFLY_KIND, POSTGRES_KIND
 from functions.agent_executor.spec import API_GROUP, KIND
 from functions.render.yaml_io import load_stream
+
+# Every kind a tenant claims; each has its XRD and Composition under platform/apis/.
+CLAIM_KINDS = (KIND, POSTGRES_KIND, DRAGONFLY_KIND)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One AgentExecutor document and the file it came from."""
+    """One claim document and the file it came from."""
 
     path: Path
     document: dict[str, Any]
@@ -22,11 +27,20 @@ class Claim:
         meta = self.document.get("metadata", {}) or {}
         return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 
+    @property
+    def kind(self) -> str:
+        return str(self.document.get("kind", ""))
+
+
+def is_claim(document: dict[str, Any]) -> bool:
+    """True for documents of one of the claim kinds in this platform's API group."""
+    api_version = str(document.get("apiVersion", ""))
+    return document.get("kind") in CLAIM_KINDS and api_version.split("/", 1)[0] == API_GROUP
+
 
 def is_agent_executor(document: dict[str, Any]) -> bool:
     """True for documents of kind AgentExecutor in this platform's API group."""
-    api_version = str(document.get("apiVersion", ""))
-    return document.get("kind") == KIND and api_version.split("/", 1)[0] == API_GROUP
+    return is_claim(document) and document.get("kind") == KIND
 
 
 def yaml_files(paths: list[Path]) -> list[Path]:
@@ -43,10 +57,10 @@ def yaml_files(paths: list[Path]) -> list[Path]:
 
 
 def find_claims(paths: list[Path]) -> list[Claim]:
-    """Every AgentExecutor in the given files and directories."""
+    """Every claim (of any of the three kinds) in the given files and directories."""
     return [
         Claim(path, document)
         for path in yaml_files(paths)
         for document in load_stream(path)
-        if is_agent_executor(document)
+        if is_claim(document)
     ]

@@ -1,5 +1,6 @@
-"""`agentplane`: validate, render and diff AgentExecutor claims locally, with no cluster; submit
-and follow jobs on a running executor (`agentplane jobs`)."""
+"""`agentplane`: validate, render and diff the platform's claims (AgentExecutor,
+PostgresInstance, DragonflyInstance) locally, with no cluster; submit and follow jobs on a
+running executor (`agentplane jobs`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ from functions.render.local_function import LocalFunction
 from functions.render.yaml_io import DocumentError, load_stream
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_COMPOSITION = ROOT / "platform" / "apis" / "agent-executor" / "composition.yaml"
-DEFAULT_FUNCTIONS = ROOT / "platform" / "apis" / "agent-executor" / "function.yaml"
-DEFAULT_XRD = ROOT / "platform" / "apis" / "agent-executor" / "definition.yaml"
+APIS = ROOT / "platform" / "apis"
+# Folders of the APIs under platform/apis/ (as functions/agent_executor/xrd.py names them):
+# each holds the kind's XRD and Composition. Kept here, not imported, so the CLI starts fast.
+API_SLUGS = ("agent-executor", "postgres-instance", "dragonfly-instance")
+DEFAULT_COMPOSITION = APIS / "agent-executor" / "composition.yaml"
+DEFAULT_COMPOSITIONS = tuple(APIS / slug / "composition.yaml" for slug in API_SLUGS)
+DEFAULT_FUNCTIONS = APIS / "agent-executor" / "function.yaml"
+DEFAULT_XRD = APIS / "agent-executor" / "definition.yaml"
+DEFAULT_XRDS = tuple(APIS / slug / "definition.yaml" for slug in API_SLUGS)
 
 
 def _single(path: Path, kind: str) -> dict[str, object]:
@@ -26,6 +33,18 @@ def _single(path: Path, kind: str) -> dict[str, object]:
     if len(docs) != 1:
         raise DocumentError(f"{path}: expected one {kind}, found {len(docs)}")
     return docs[0]
+
+
+def _every(paths: list[Path], kind: str) -> list[dict[str, object]]:
+    """Every document of `kind` in the files; at least one."""
+    docs = [d for path in paths for d in load_stream(path) if d.get("kind") == kind]
+    if not docs:
+        raise DocumentError(f"{', '.join(map(str, paths))}: no {kind} found")
+    return docs
+
+
+def _compositions(args: argparse.Namespace) -> list[Path]:
+    return [args.composition] if args.composition else list(DEFAULT_COMPOSITIONS)
 
 
 def render_command(args: argparse.Namespace) -> int:
@@ -39,14 +58,17 @@ def render_command(args: argparse.Namespace) -> int:
     from functions.render.engine import Engine
     from functions.render.yaml_io import dump_stream
 
-    composition = _single(args.composition, "Composition")
+    compositions = _every(_compositions(args), "Composition")
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
     observed = load_stream(args.observed_resources) if args.observed_resources else []
     out = []
-    with Engine(ROOT, composition, functions, local=local) as engine:
+    with Engine(ROOT, compositions, functions, local=local) as engine:
         claims = find_claims(args.paths)
         if not claims:
-            raise DocumentError(f"no AgentExecutor found in {', '.join(map(str, args.paths))}")
+            raise DocumentError(
+                "no AgentExecutor, PostgresInstance or DragonflyInstance found in "
+                + ", ".join(map(str, args.paths))
+            )
         results = engine.render_many([c.document for c in claims], observed)
         for claim in claims:
             try:
@@ -63,8 +85,8 @@ def validate_command(args: argparse.Namespace) -> int:
     # Imported here: the CEL engine and the kubernetes package take ~0.7 s to load.
     from functions.render.validate import validate_paths
 
-    xrd = _single(args.xrd, "CompositeResourceDefinition")
-    report = validate_paths(args.paths, xrd)
+    xrds = _every(args.xrd or list(DEFAULT_XRDS), "CompositeResourceDefinition")
+    report = validate_paths(args.paths, xrds)
     for finding in report.findings or []:
         print(finding)
     verdict = "ok" if report.ok else f"{len(report.findings or [])} problem(s)"
@@ -90,9 +112,20 @@ def _delegate(args: argparse.Namespace) -> int:
     binary = shutil.which("crossplane")
     if binary is None:
         raise RenderError("--engine crossplane needs the `crossplane` CLI on PATH")
+    from functions.render.engine import type_ref
+
+    by_type = {
+        type_ref(composition): path
+        for path in _compositions(args)
+        for composition in load_stream(path)
+        if composition.get("kind") == "Composition"
+    }
     status = 0
     for claim in find_claims(args.paths):
-        cmd = [binary, "render", str(claim.path), str(args.composition), str(args.functions)]
+        key = (str(claim.document.get("apiVersion", "")), claim.kind)
+        if key not in by_type:
+            raise RenderError(f"{claim.path}: no Composition composes {key[0]} {key[1]}")
+        cmd = [binary, "render", str(claim.path), str(by_type[key]), str(args.functions)]
         if args.observed_resources:
             cmd += ["--observed-resources", str(args.observed_resources)]
         if args.include_function_results:
@@ -107,7 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="render claims as `crossplane render` would")
     render.add_argument("paths", nargs="+", type=Path, help="claim files or directories")
-    render.add_argument("--composition", type=Path, default=DEFAULT_COMPOSITION)
+    render.add_argument(
+        "--composition",
+        type=Path,
+        default=None,
+        help="file of Compositions; each claim takes the one for its kind "
+        "[the platform's, platform/apis/*/composition.yaml]",
+    )
     render.add_argument("--functions", type=Path, default=DEFAULT_FUNCTIONS)
     render.add_argument("--observed-resources", "-o", type=Path, default=None)
     render.add_argument("--include-function-results", "-r", action="store_true")
@@ -116,7 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check YAML files and claims against the XRD")
     validate.add_argument("paths", nargs="*", type=Path, default=[Path(".")])
-    validate.add_argument("--xrd", type=Path, default=DEFAULT_XRD)
+    validate.add_argument(
+        "--xrd",
+        type=Path,
+        action="append",
+        default=None,
+        help="XRD file (repeatable) [the platform's, platform/apis/*/definition.yaml]",
+    )
     validate.set_defaults(handler=validate_command)
 
     diff = sub.add_parser("diff", help="rendered-resource diff of the claims changed since REF")

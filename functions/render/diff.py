@@ -24,7 +24,7 @@ from functions.render.yaml_io import DocumentError, dump, load_stream
 
 # Changes under these paths can change every claim's rendering.
 API_PATHS = ("contract/", "functions/agent_executor/", "platform/apis/")
-COMPOSITION = Path("platform/apis/agent-executor/composition.yaml")
+APIS = Path("platform/apis")
 FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
 COMMENT_MARKER = "<!-- agentplane-diff -->"
 
@@ -76,15 +76,24 @@ def _key(document: dict[str, Any]) -> str:
 
 
 def render_files(root: Path, relative: list[str]) -> dict[tuple[str, str], str]:
-    """(claim file, resource) → YAML, for every AgentExecutor in the files that exist under root."""
+    """(claim file, resource) → YAML, for every claim in the files that exist under root.
+
+    Each side renders with its own Compositions (every `platform/apis/*/composition.yaml`
+    there), so a kind the base does not know yet fails only if the base has such a claim.
+    """
     files = [root / r for r in relative if (root / r).is_file()]
     claims = find_claims(files)
     if not claims:
         return {}
-    composition = load_stream(root / COMPOSITION)[0]
+    compositions = [
+        document
+        for path in sorted((root / APIS).glob("*/composition.yaml"))
+        for document in load_stream(path)
+        if document.get("kind") == "Composition"
+    ]
     functions = load_stream(root / FUNCTIONS)
     rendered: dict[tuple[str, str], str] = {}
-    with Engine(root, composition, functions) as engine:
+    with Engine(root, compositions, functions) as engine:
         for claim in claims:
             label = f"{claim.path.relative_to(root)} ({claim.label})"
             try:

@@ -69,17 +69,27 @@ def integral(value: Any) -> Any:
     return value
 
 
+def type_ref(composition: dict[str, Any]) -> tuple[str, str]:
+    """(apiVersion, kind) of the XRs a Composition composes."""
+    ref = (composition.get("spec") or {}).get("compositeTypeRef") or {}
+    return str(ref.get("apiVersion", "")), str(ref.get("kind", ""))
+
+
 class Engine:
-    """Renders XRs through a Composition's pipeline; reuse it for many XRs."""
+    """Renders XRs through their Composition's pipeline; reuse it for many XRs.
+
+    Given several Compositions, each XR goes through the one whose `compositeTypeRef` names
+    its apiVersion and kind, as Crossplane chooses.
+    """
 
     def __init__(
         self,
         root: Path,
-        composition: dict[str, Any],
+        composition: dict[str, Any] | list[dict[str, Any]],
         functions: list[dict[str, Any]],
         local: LocalFunction | None = None,
     ) -> None:
-        self.composition = composition
+        self.compositions = composition if isinstance(composition, list) else [composition]
         self.functions = {f.get("metadata", {}).get("name"): f for f in functions}
         # A function already launched by the caller, or one started on first use.
         self.local = local if local is not None else LocalFunction(root)
@@ -124,6 +134,18 @@ class Engine:
                 self.channels[address] = grpc.insecure_channel(address)
             return grpcv1.FunctionRunnerServiceStub(self.channels[address])
 
+    def composition_for(self, xr: dict[str, Any]) -> dict[str, Any]:
+        """The Composition whose compositeTypeRef matches the XR."""
+        wanted = (str(xr.get("apiVersion", "")), str(xr.get("kind", "")))
+        for composition in self.compositions:
+            if type_ref(composition) == wanted:
+                return composition
+        offered = ", ".join(" ".join(type_ref(c)) for c in self.compositions) or "none"
+        raise RenderError(
+            f"no Composition composes {wanted[0]} {wanted[1]} (the Compositions given are for: "
+            f"{offered})"
+        )
+
     def render_many(
         self, xrs: list[dict[str, Any]], observed: list[dict[str, Any]] | None = None
     ) -> Iterator[Rendered]:
@@ -148,7 +170,7 @@ class Engine:
         context = None
         results: list[dict[str, Any]] = []
         conditions: list[dict[str, Any]] = []
-        for step in self.composition.get("spec", {}).get("pipeline", []):
+        for step in self.composition_for(xr).get("spec", {}).get("pipeline", []):
             req = fnv1.RunFunctionRequest(
                 meta=fnv1.RequestMeta(tag=step["step"]), observed=observed_state, desired=desired
             )

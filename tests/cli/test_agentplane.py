@@ -146,7 +146,7 @@ def test_validation_reports_unparseable_yaml_with_its_line(repo: Path) -> None:
 def test_valid_claims_pass_validation(repo: Path) -> None:
     proc = run(repo, "validate", "claims")
     assert proc.returncode == 0, proc.stdout
-    assert "2 claim(s): ok" in proc.stderr
+    assert "4 claim(s): ok" in proc.stderr
 
 
 def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_label(

@@ -1,4 +1,4 @@
-"""The API manifests: generated from the spec model, committed as generated, valid upstream."""
+"""The API manifests: generated from the spec models, committed as generated, valid upstream."""
 
 from __future__ import annotations
 
@@ -7,10 +7,20 @@ from typing import Any
 import pytest
 import yaml
 
+from functions.agent_executor.databases.spec import DragonflyInstanceSpec, PostgresInstanceSpec
 from functions.agent_executor.spec import AgentExecutorSpec
-from functions.agent_executor.xrd import FUNCTION_NAME, openapi_v3_schema
+from functions.agent_executor.xrd import (
+    APIS,
+    DRAGONFLY_INSTANCE,
+    FUNCTION_NAME,
+    POSTGRES_INSTANCE,
+    ApiDefinition,
+    openapi_v3_schema,
+)
 from scripts.generate_apis import rendered
 from tests.support.crd_schema import problems
+
+API_IDS = [api.slug for api in APIS]
 
 
 def test_committed_api_manifests_equal_what_the_spec_model_generates() -> None:
@@ -19,9 +29,10 @@ def test_committed_api_manifests_equal_what_the_spec_model_generates() -> None:
         assert path.read_text() == content, f"{path} is stale; run `make golden` and review"
 
 
-def test_every_spec_field_of_the_model_is_in_the_xrd_schema() -> None:
-    schema = openapi_v3_schema()["properties"]["spec"]["properties"]
-    aliases = {f.alias or n for n, f in AgentExecutorSpec.model_fields.items()}
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+def test_every_spec_field_of_the_model_is_in_the_xrd_schema(api: ApiDefinition) -> None:
+    schema = openapi_v3_schema(api)["properties"]["spec"]["properties"]
+    aliases = {f.alias or n for n, f in api.spec.model_fields.items()}
     assert aliases == set(schema)
 
 
@@ -36,20 +47,49 @@ def test_xrd_defaults_match_the_model_defaults() -> None:
     assert schema["concurrency"]["default"] == defaults["concurrency"] == 8
 
 
-@pytest.mark.parametrize("name", ["definition.yaml", "composition.yaml", "function.yaml"])
+@pytest.mark.parametrize(
+    ("api", "model"),
+    [(POSTGRES_INSTANCE, PostgresInstanceSpec), (DRAGONFLY_INSTANCE, DragonflyInstanceSpec)],
+    ids=["postgres-instance", "dragonfly-instance"],
+)
+def test_database_xrd_defaults_match_the_model_defaults(api: ApiDefinition, model: Any) -> None:
+    defaults = model().model_dump(by_alias=True)
+    schema = openapi_v3_schema(api)["properties"]["spec"]
+    # `spec: {}` is complete: the spec itself and each block default to {}.
+    assert schema["default"] == {}
+    for field, sub in schema["properties"].items():
+        if sub.get("type") == "object" and sub.get("default") == {}:
+            for inner, node in sub["properties"].items():
+                if "default" in node:
+                    assert node["default"] == defaults[field][inner], f"{field}.{inner}"
+        elif "default" in sub:
+            assert sub["default"] == defaults[field], field
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+@pytest.mark.parametrize("name", ["definition.yaml", "composition.yaml"])
 def test_api_manifest_is_valid_against_its_upstream_crd(
-    name: str, root: Any, crd_schemas: dict[tuple[str, str], dict[str, Any]]
+    api: ApiDefinition, name: str, root: Any, crd_schemas: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
-    document = yaml.safe_load((root / "platform" / "apis" / "agent-executor" / name).read_text())
+    document = yaml.safe_load((root / "platform" / "apis" / api.slug / name).read_text())
     schema = crd_schemas[(document["apiVersion"], document["kind"])]
     assert problems(document, schema) == []
 
 
-def test_composition_calls_the_function_package_that_exists(root: Any) -> None:
-    apis = root / "platform" / "apis" / "agent-executor"
-    composition = yaml.safe_load((apis / "composition.yaml").read_text())
-    function = yaml.safe_load((apis / "function.yaml").read_text())
-    xrd = yaml.safe_load((apis / "definition.yaml").read_text())
+def test_the_function_package_is_valid_against_its_upstream_crd(
+    root: Any, crd_schemas: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    document = yaml.safe_load((root / "platform/apis/agent-executor/function.yaml").read_text())
+    schema = crd_schemas[(document["apiVersion"], document["kind"])]
+    assert problems(document, schema) == []
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+def test_composition_calls_the_function_package_that_exists(api: ApiDefinition, root: Any) -> None:
+    apis = root / "platform" / "apis"
+    composition = yaml.safe_load((apis / api.slug / "composition.yaml").read_text())
+    function = yaml.safe_load((apis / "agent-executor" / "function.yaml").read_text())
+    xrd = yaml.safe_load((apis / api.slug / "definition.yaml").read_text())
     assert [s["functionRef"]["name"] for s in composition["spec"]["pipeline"]] == [FUNCTION_NAME]
     assert function["metadata"]["name"] == FUNCTION_NAME
     package = function["spec"]["package"]
@@ -60,3 +100,10 @@ def test_composition_calls_the_function_package_that_exists(root: Any) -> None:
         xrd["spec"]["versions"][0]["name"],
         xrd["spec"]["names"]["kind"],
     )
+    assert xrd["spec"]["defaultCompositionRef"]["name"] == composition["metadata"]["name"]
+
+
+def test_one_function_package_serves_every_api(root: Any) -> None:
+    # One image, one pinned Function: only the AgentExecutor folder carries the package pin.
+    pins = sorted(p.parent.name for p in (root / "platform" / "apis").glob("*/function.yaml"))
+    assert pins == ["agent-executor"]

@@ -12,6 +12,7 @@ import yaml
 
 from functions.agent_executor.spec import ApiSpec, NatsSpec
 from functions.agent_executor.xrd import FUNCTION_NAME
+from functions.render.claims import CLAIM_KINDS
 from tests.conftest import ROOT
 from tests.support.crd_schema import problems
 
@@ -72,7 +73,7 @@ def test_manifest_is_valid_against_its_schema(
         key = (document["apiVersion"], document["kind"])
         if key in crd_schemas:
             assert problems(document, crd_schemas[key]) == [], f"{path}: {key}"
-        elif key == ("platform.bizmatters.io/v1alpha1", "AgentExecutor"):
+        elif key[0] == "platform.bizmatters.io/v1alpha1" and key[1] in CLAIM_KINDS:
             continue  # checked by `agentplane validate` in tests/cli
         else:
             kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
@@ -149,12 +150,17 @@ def test_sync_waves_put_operators_and_crds_before_their_users(first: str, then: 
     assert _wave(first) < _wave(then)
 
 
-def test_the_composition_calls_the_function_the_platform_installs() -> None:
+def test_every_composition_calls_the_function_the_platform_installs() -> None:
     functions = of_kind("Function", "platform")
     installed = {f["metadata"]["name"]: f["spec"]["package"] for f in functions}
-    composition = next(iter(of_kind("Composition", "platform")))
-    for step in composition["spec"]["pipeline"]:
-        assert step["functionRef"]["name"] in installed
+    compositions = of_kind("Composition", "platform")
+    assert sorted(c["spec"]["compositeTypeRef"]["kind"] for c in compositions) == sorted(
+        CLAIM_KINDS
+    )
+    for composition in compositions:
+        for step in composition["spec"]["pipeline"]:
+            assert step["functionRef"]["name"] == FUNCTION_NAME
+            assert step["functionRef"]["name"] in installed
     packages = {f["spec"]["package"] for f in functions if f["metadata"]["name"] == FUNCTION_NAME}
     assert len(packages) == 1, f"the Function is pinned to different packages: {packages}"
 

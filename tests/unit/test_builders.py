@@ -563,11 +563,42 @@ def test_network_policy_allows_each_nats_server_of_a_url_list() -> None:
     }
 
 
-def test_network_policy_allows_postgres_and_dragonfly_in_the_own_namespace() -> None:
-    stores = _rule_with_port(_egress(spec_with()), 5432)
+def test_network_policy_allows_the_own_namespaces_database_and_cache_pods_by_label() -> None:
+    postgres = _rule_with_port(_egress(spec_with()), 5432)
+    dragonfly = _rule_with_port(_egress(spec_with()), 6379)
 
-    assert _ports(stores) == {("TCP", 5432), ("TCP", 6379)}
-    assert stores["to"] == [{"podSelector": {}}]
+    # A pod selector without a namespace selector: only pods of the executor's namespace,
+    # and only those a PostgresInstance or DragonflyInstance labels.
+    assert _ports(postgres) == {("TCP", 5432)}
+    assert postgres["to"] == [
+        {"podSelector": {"matchLabels": {"platform.bizmatters.io/store": "postgres"}}}
+    ]
+    assert _ports(dragonfly) == {("TCP", 6379)}
+    assert dragonfly["to"] == [
+        {"podSelector": {"matchLabels": {"platform.bizmatters.io/store": "dragonfly"}}}
+    ]
+
+
+def test_network_policy_allows_the_external_stores_the_claim_lists() -> None:
+    spec = spec_with(
+        networkPolicy={
+            "externalStores": [
+                {"cidr": "10.20.0.0/16"},
+                {"cidr": "fd00:10::/64", "ports": [6380, 6380, 5433]},
+            ]
+        }
+    )
+    blocks = [r for r in _egress(spec) if any("ipBlock" in peer for peer in r.get("to", []))]
+
+    assert [(r["to"], _ports(r)) for r in blocks] == [
+        ([{"ipBlock": {"cidr": "10.20.0.0/16"}}], {("TCP", 5432), ("TCP", 6379)}),
+        ([{"ipBlock": {"cidr": "fd00:10::/64"}}], {("TCP", 6380), ("TCP", 5433)}),
+    ]
+    assert [len(r["ports"]) for r in blocks] == [2, 2], "a port listed twice is opened once"
+
+
+def test_no_external_store_is_reachable_unless_listed() -> None:
+    assert not [r for r in _egress(spec_with()) if "ipBlock" in str(r)]
 
 
 def test_network_policy_allows_https_for_llm_apis() -> None:

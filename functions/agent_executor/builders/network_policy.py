@@ -1,6 +1,12 @@
 """The NetworkPolicy: ingress on 8080 from the callers the claim admits; egress to DNS, NATS,
 the namespace's stores, HTTPS.
 
+Egress to the stores is by label (DESIGN section 3b): the PostgreSQL pods of the namespace's
+PostgresInstances on 5432 and the Dragonfly pods of its DragonflyInstances on 6379, which the
+database compositions label with `contract.stores.STORE_LABEL`; no other pod of the
+namespace. Databases outside the cluster are reached through the CIDRs the claim lists in
+`networkPolicy.externalStores`.
+
 Ingress names who may call the worker (DESIGN section 3, `api`): pods of the executor's own
 namespace, of each namespace in `api.allowFrom`, and of the monitoring namespace for
 /metrics. The kubelet's probes need no rule: traffic from a pod's own node is always
@@ -15,14 +21,15 @@ from urllib.parse import urlsplit
 
 from kubernetes.client import models as k8s
 
+from contract import stores
 from contract.runtime import HTTP_PORT
 from functions.agent_executor.builders.serialize import object_meta, to_manifest
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
 NATS_DEFAULT_PORT = 4222
-POSTGRES_PORT = 5432
-DRAGONFLY_PORT = 6379
+POSTGRES_PORT = stores.POSTGRES_PORT
+DRAGONFLY_PORT = stores.DRAGONFLY_PORT
 HTTPS_PORT = 443
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
@@ -68,6 +75,29 @@ def _nats_rule(endpoint: NatsEndpoint) -> k8s.V1NetworkPolicyEgressRule:
     return k8s.V1NetworkPolicyEgressRule(to=peers, ports=[_tcp(endpoint.port)])
 
 
+def _store_rule(store: str, port: int) -> k8s.V1NetworkPolicyEgressRule:
+    # A pod selector without a namespace selector: pods of this namespace only.
+    selector = k8s.V1LabelSelector(match_labels={stores.STORE_LABEL: store})
+    return k8s.V1NetworkPolicyEgressRule(
+        to=[k8s.V1NetworkPolicyPeer(pod_selector=selector)], ports=[_tcp(port)]
+    )
+
+
+def store_rules(spec: AgentExecutorSpec) -> list[k8s.V1NetworkPolicyEgressRule]:
+    """Egress to the namespace's database and cache pods, then to each external store."""
+    return [
+        _store_rule(stores.POSTGRES_STORE, POSTGRES_PORT),
+        _store_rule(stores.DRAGONFLY_STORE, DRAGONFLY_PORT),
+        *(
+            k8s.V1NetworkPolicyEgressRule(
+                to=[k8s.V1NetworkPolicyPeer(ip_block=k8s.V1IPBlock(cidr=external.cidr))],
+                ports=[_tcp(port) for port in dict.fromkeys(external.ports)],
+            )
+            for external in spec.network_policy.external_stores
+        ),
+    ]
+
+
 def caller_namespaces(workload: Workload, spec: AgentExecutorSpec) -> list[str]:
     """Other namespaces admitted to port 8080: monitoring, then `api.allowFrom`, each once."""
     # dict.fromkeys keeps the first occurrence in order: a stable render, no duplicate peers.
@@ -101,10 +131,7 @@ def build_network_policy(workload: Workload, spec: AgentExecutorSpec) -> dict[st
             ]
         ),
         *(_nats_rule(e) for e in nats_endpoints(spec.nats.url)),
-        k8s.V1NetworkPolicyEgressRule(
-            to=[k8s.V1NetworkPolicyPeer(pod_selector=k8s.V1LabelSelector())],
-            ports=[_tcp(POSTGRES_PORT), _tcp(DRAGONFLY_PORT)],
-        ),
+        *store_rules(spec),
         k8s.V1NetworkPolicyEgressRule(ports=[_tcp(HTTPS_PORT)]),
     ]
     return to_manifest(
