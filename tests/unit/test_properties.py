@@ -6,6 +6,9 @@
     given the XRD's openAPIV3 schema (`openapi_v3_schema()`), including the meaning of its
     CEL rules. That schema is generated from the same pydantic models, so this checks the
     generator as much as the models.
+(c) The same two properties for PostgresInstance and DragonflyInstance, whose composition
+    also reads observed state: any observed Secrets, of any shape, give a composed XR with
+    one stable password, or a fatal result naming the Secret; never an exception.
 """
 
 from __future__ import annotations
@@ -24,10 +27,23 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from functions.agent_executor.admission import admit, normalize_numbers
+from functions.agent_executor.databases import names as store_names
+from functions.agent_executor.databases.admission import admit_dragonfly, admit_postgres
+from functions.agent_executor.databases.spec import (
+    DRAGONFLY_KIND,
+    POSTGRES_KIND,
+    RESERVED_DATABASES,
+    RESERVED_OWNERS,
+    DragonflyInstanceSpec,
+    PostgresInstanceSpec,
+)
 from functions.agent_executor.function import AgentExecutorFunction
 from functions.agent_executor.spec import RESERVED_ENV, AgentExecutorSpec
-from functions.agent_executor.xrd import openapi_v3_schema
+from functions.agent_executor.xrd import DRAGONFLY_INSTANCE, POSTGRES_INSTANCE, openapi_v3_schema
 
+from .database_helpers import database_fixture, database_fixture_names, secret_values, store_xr
+from .database_helpers import desired as desired_resources
+from .database_helpers import request as store_request
 from .strategies import ALPHABET, PROPERTY_SETTINGS, Json, json_values
 from .xr_helpers import fixture_names, load_xr, make_request, make_xr
 
@@ -68,6 +84,20 @@ NEAR_VALID_STRINGS = [
     "LOG_LEVEL",
     "1BAD",
     "/app/run",
+    "app",
+    "postgres",
+    "template1",
+    "orders_app",
+    "10Gi",
+    "500Mi",
+    "s3://team-backups/db",
+    "s3://B/x",
+    "https://minio:9000",
+    "0 0 3 * * *",
+    "0 3 * * *",
+    "30d",
+    "10.0.0.0/8",
+    "10.0.0.1/8",
 ]
 QUANTITY_VALUES: list[Json] = [0, 1, 2, 3, -1, "500m", "2", "1Gi", "1.5", ".5", "-1", "1K", "1e3"]
 
@@ -156,14 +186,18 @@ def delete_path(root: dict[str, Any], path: Path) -> None:
 
 
 @st.composite
-def mutation(draw: st.DrawFn, spec: dict[str, Any]) -> None:
+def mutation(
+    draw: st.DrawFn,
+    spec: dict[str, Any],
+    nodes: list[tuple[Path, dict[str, Any]]] = SCHEMA_NODES,
+) -> None:
     """Apply one random change to `spec`: a field set, a field deleted, or an unknown key added."""
-    path, node = draw(st.sampled_from(SCHEMA_NODES))
+    path, node = draw(st.sampled_from(nodes))
     action = draw(st.sampled_from(["near-valid", "near-valid", "random", "delete", "unknown"]))
     if action == "delete":
         delete_path(spec, path)
     elif action == "unknown":
-        parent = draw(st.sampled_from([(), *[p for p, n in SCHEMA_NODES if "properties" in n]]))
+        parent = draw(st.sampled_from([(), *[p for p, n in nodes if "properties" in n]]))
         set_path(spec, (*parent, draw(st.sampled_from(["sise", "Image", "extra_", "x"]))), 1)
     else:
         values = near_valid(node) if action == "near-valid" else json_values
@@ -338,3 +372,168 @@ def test_model_and_xrd_schema_give_the_same_verdict(spec: dict[str, Any]) -> Non
     accepted = model_accepts(stored)
     event("accepted" if accepted else "refused")
     assert accepted == xrd_accepts(stored), admit("worker", "team-a", stored).errors
+
+
+# --- (c) PostgresInstance and DragonflyInstance ------------------------------------------------
+
+STORE_SPEC_SCHEMAS: dict[str, dict[str, Any]] = {
+    POSTGRES_KIND: openapi_v3_schema(POSTGRES_INSTANCE)["properties"]["spec"],
+    DRAGONFLY_KIND: openapi_v3_schema(DRAGONFLY_INSTANCE)["properties"]["spec"],
+}
+STORE_NODES = {kind: list(schema_nodes(schema)) for kind, schema in STORE_SPEC_SCHEMAS.items()}
+STORE_FIXTURE_SPECS: dict[str, list[dict[str, Any]]] = {
+    kind: [database_fixture(stem)["spec"] for stem in database_fixture_names(kind)]
+    for kind in STORE_SPEC_SCHEMAS
+}
+STORE_MODELS: dict[str, Any] = {
+    POSTGRES_KIND: (PostgresInstanceSpec, admit_postgres),
+    DRAGONFLY_KIND: (DragonflyInstanceSpec, admit_dragonfly),
+}
+STORE_MAIN = {POSTGRES_KIND: store_names.CLUSTER, DRAGONFLY_KIND: store_names.DRAGONFLY}
+STORE_VALIDATORS = {
+    kind: jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"pattern": _pattern_as_re2}
+    )(_as_api_server_sees_it(schema))
+    for kind, schema in STORE_SPEC_SCHEMAS.items()
+}
+store_kinds = st.sampled_from(sorted(STORE_SPEC_SCHEMAS))
+
+
+@st.composite
+def mutated_store_specs(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A database fixture's kind and spec with one to three random changes."""
+    kind = draw(store_kinds)
+    spec = copy.deepcopy(draw(st.sampled_from(STORE_FIXTURE_SPECS[kind])))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        draw(mutation(spec, STORE_NODES[kind]))
+    return kind, spec
+
+
+def _run_store(
+    kind: str, spec: Json, observed: dict[str, Any] | None = None
+) -> fnv1.RunFunctionResponse:
+    req = store_request(store_xr(kind, spec), observed)
+    return asyncio.run(AgentExecutorFunction().RunFunction(req))
+
+
+def _assert_store_refused_or_composed(kind: str, rsp: fnv1.RunFunctionResponse) -> None:
+    fatal = [r for r in rsp.results if r.severity == fnv1.SEVERITY_FATAL]
+    event("refused" if fatal else "composed")
+    if fatal:
+        assert len(fatal) == 1
+        assert len(rsp.desired.resources) == 0
+        assert not fatal[0].message.startswith("internal error"), fatal[0].message
+    else:
+        assert STORE_MAIN[kind] in rsp.desired.resources
+        assert store_names.CONNECTION_SECRET in rsp.desired.resources
+
+
+@PROPERTY_SETTINGS
+@given(kind=store_kinds, spec=json_values)
+def test_random_database_specs_are_refused_or_composed_never_raised(kind: str, spec: Json) -> None:
+    _assert_store_refused_or_composed(kind, _run_store(kind, spec))
+
+
+@PROPERTY_SETTINGS
+@given(case=mutated_store_specs())
+def test_mutated_database_specs_are_refused_or_composed_never_raised(
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    kind, spec = case
+    _assert_store_refused_or_composed(kind, _run_store(kind, spec))
+
+
+# Observed Secrets that are often almost right: data with the password key, base64 or not.
+secret_data = st.dictionaries(
+    st.sampled_from(["password", "POSTGRES_PASSWORD", "DRAGONFLY_PASSWORD", "username", "x"]),
+    st.sampled_from(["c2VjcmV0MQ==", "", "not base64", "dHdvIHdvcmRz", "w6k="]) | json_values,
+    max_size=3,
+)
+# Observed resources are always objects (a Struct); anything may be inside.
+observed_secrets = st.dictionaries(
+    st.text(alphabet=ALPHABET, max_size=8), json_values
+) | st.fixed_dictionaries(
+    {"apiVersion": st.just("v1"), "kind": st.just("Secret")},
+    optional={"data": secret_data | json_values, "type": json_values},
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    kind=store_kinds,
+    observed=st.dictionaries(
+        st.sampled_from(
+            [store_names.CREDENTIALS, store_names.CONNECTION_SECRET, store_names.CLUSTER, "other"]
+        ),
+        observed_secrets,
+        max_size=3,
+    ),
+)
+def test_any_observed_secrets_give_one_password_or_a_fatal_result(
+    kind: str, observed: dict[str, Any]
+) -> None:
+    rsp = _run_store(kind, {}, observed)
+    _assert_store_refused_or_composed(kind, rsp)
+    if not rsp.results:
+        composed = desired_resources(rsp)
+        secrets = [secret_values(m) for k, m in composed.items() if m.get("kind") == "Secret"]
+        passwords = {v for values in secrets for k, v in values.items() if "PASSWORD" in k.upper()}
+        assert len(passwords) == 1, passwords
+
+
+def _store_cel_rules_hold(kind: str, spec: dict[str, Any]) -> bool:
+    if kind != POSTGRES_KIND:
+        return True
+    return (
+        spec.get("owner", "app") not in RESERVED_OWNERS
+        and spec.get("database", "app") not in RESERVED_DATABASES
+    )
+
+
+def store_xrd_accepts(kind: str, spec: dict[str, Any]) -> bool:
+    """Would the API server accept this database spec? CEL runs on a schema-valid object."""
+    return STORE_VALIDATORS[kind].is_valid(spec) and _store_cel_rules_hold(kind, spec)
+
+
+def store_model_accepts(kind: str, spec: dict[str, Any]) -> bool:
+    """Does the spec model accept it? When it refuses, admission must too, naming `spec...`."""
+    model, admission = STORE_MODELS[kind]
+    try:
+        model.model_validate(spec)
+    except ValidationError:
+        verdict = admission("db", "team-a", spec)
+        assert verdict.spec is None
+        assert verdict.errors
+        assert all(line.startswith("spec") for line in verdict.errors), verdict.errors
+        return False
+    return True
+
+
+def test_the_database_xrd_judge_knows_every_cel_rule() -> None:
+    rules = sorted(cel_rules(STORE_SPEC_SCHEMAS[POSTGRES_KIND]))
+    assert len(rules) == 2 and all("self.owner" in r or "self.database" in r for r in rules)
+    assert not list(cel_rules(STORE_SPEC_SCHEMAS[DRAGONFLY_KIND]))
+    assert not store_xrd_accepts(POSTGRES_KIND, {"owner": "postgres"})
+    assert not store_xrd_accepts(POSTGRES_KIND, {"database": "template0"})
+    assert store_xrd_accepts(POSTGRES_KIND, {})
+
+
+def test_every_database_example_spec_is_accepted_by_both() -> None:
+    for kind, specs in STORE_FIXTURE_SPECS.items():
+        for spec in specs:
+            assert store_model_accepts(kind, spec), spec
+            assert store_xrd_accepts(kind, spec), spec
+
+
+@PROPERTY_SETTINGS
+@given(case=mutated_store_specs())
+def test_database_model_and_xrd_schema_give_the_same_verdict(
+    case: tuple[str, dict[str, Any]],
+) -> None:
+    kind, spec = case
+    stored = as_stored(spec)
+
+    accepted = store_model_accepts(kind, stored)
+    event("accepted" if accepted else "refused")
+    _, admission = STORE_MODELS[kind]
+    assert accepted == store_xrd_accepts(kind, stored), admission("db", "team-a", stored).errors

@@ -19,7 +19,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from functions.agent_executor.observed import describe
+from functions.agent_executor.observed import MISSING, describe
 
 # Letters and digits only: the password is safe in URLs, shells and every client's parser.
 ALPHABET = string.ascii_letters + string.digits
@@ -67,7 +67,7 @@ def _decode(value: object) -> str | None:
 
 def _stored(observed: object, key: str) -> tuple[str | None, str]:
     """The password under `data.<key>` of an observed Secret, else why it is not there."""
-    data = observed.get("data") if isinstance(observed, dict) else None
+    data = observed.get("data", MISSING) if isinstance(observed, dict) else observed
     if not isinstance(data, dict):
         return None, f"its data is {describe(data)}"
     if key not in data:
