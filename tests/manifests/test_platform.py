@@ -144,6 +144,10 @@ def _wave(name: str) -> int:
         ("keda", "tenants"),
         ("platform-apis", "tenants"),
         ("observability", "tenants"),
+        ("cloudnative-pg", "tenants"),
+        ("dragonfly-operator", "tenants"),
+        ("cloudnative-pg", "platform-apis"),
+        ("dragonfly-operator", "platform-apis"),
     ],
 )
 def test_sync_waves_put_operators_and_crds_before_their_users(first: str, then: str) -> None:
@@ -187,8 +191,44 @@ def test_crossplane_may_manage_every_kind_the_function_composes() -> None:
         ("jetstream.nats.io", "streams"),
         ("jetstream.nats.io", "consumers"),
         ("batch", "cronjobs"),
+        ("postgresql.cnpg.io", "clusters"),
+        ("postgresql.cnpg.io", "scheduledbackups"),
+        ("dragonflydb.io", "dragonflies"),
+        ("", "secrets"),
     ]:
         assert needed in granted, needed
+
+
+def test_every_platform_application_may_use_its_sources_and_destination() -> None:
+    (project,) = [p for p in of_kind("AppProject", "apps") if p["metadata"]["name"] == "platform"]
+    repos = set(project["spec"]["sourceRepos"])
+    namespaces = {d["namespace"] for d in project["spec"]["destinations"]}
+    for app in applications():
+        name = app["metadata"]["name"]
+        for source in _sources(app):
+            assert source["repoURL"] in repos, f"{name}: {source['repoURL']} is not allowed"
+        assert app["spec"]["destination"]["namespace"] in namespaces, name
+
+
+def test_the_database_operators_are_pinned_helm_charts_with_their_crds() -> None:
+    charts = {a["metadata"]["name"]: s for a in applications() for s in _sources(a) if "chart" in s}
+    assert charts["cloudnative-pg"]["chart"] == "cloudnative-pg"
+    assert charts["cloudnative-pg"]["repoURL"] == "https://cloudnative-pg.github.io/charts"
+    assert charts["dragonfly-operator"]["repoURL"] == "ghcr.io/dragonflydb/dragonfly-operator/helm"
+    cnpg = yaml.safe_load((ROOT / "platform/cloudnative-pg/values.yaml").read_text())
+    dragonfly = yaml.safe_load((ROOT / "platform/dragonfly-operator/values.yaml").read_text())
+    assert cnpg["crds"]["create"] is True
+    assert dragonfly["crds"] == {"install": True, "keep": True}
+    # The server version every DragonflyInstance runs is pinned, not left to the operator.
+    assert re.fullmatch(r"\S+/dragonfly:v\d+\.\d+\.\d+", dragonfly["dragonflyImage"])
+
+
+def test_the_platform_apis_application_applies_every_xrd_and_composition() -> None:
+    (app,) = [a for a in applications() if a["metadata"]["name"] == "platform-apis"]
+    paths = sorted(s["path"] for s in _sources(app))
+    assert paths == sorted(
+        f"platform/apis/{p.name}" for p in (ROOT / "platform/apis").iterdir() if p.is_dir()
+    )
 
 
 def _nack(kind: str) -> dict[str, dict[str, Any]]:
