@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,9 @@ pytestmark = pytest.mark.slow
 
 ANALYTICS = Path("claims/intelligence-analytics/agent-executor.yaml")
 DEEPAGENTS = Path("claims/intelligence-deepagents/agent-executor.yaml")
+POSTGRES = Path("claims/intelligence-deepagents/postgres.yaml")
+DRAGONFLY = Path("claims/intelligence-deepagents/dragonfly.yaml")
+PLACEHOLDER = "generated-at-first-reconcile"
 
 
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -179,11 +184,15 @@ def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_lab
 def test_render_of_a_directory_renders_every_claim_with_one_function(repo: Path) -> None:
     proc = run(repo, "render", "claims", "--include-function-results")
     assert proc.returncode == 0, proc.stderr
-    xrs = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "AgentExecutor"]
+    documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    xrs = [d for d in documents if d["kind"] == "AgentExecutor"]
     assert sorted(x["metadata"]["name"] for x in xrs) == [
         "analytics-executor",
         "deepagents-executor",
     ]
+    # The database claims beside them, each through the Composition of its kind.
+    kinds = {d["kind"] for d in documents}
+    assert {"PostgresInstance", "Cluster", "DragonflyInstance", "Dragonfly"} <= kinds
 
 
 def test_render_with_observed_resources_marks_the_xr_ready(repo: Path) -> None:
@@ -202,3 +211,123 @@ def test_render_engine_crossplane_without_the_cli_says_what_is_missing(repo: Pat
     proc = run(repo, "render", str(DEEPAGENTS), "--engine", "crossplane")
     assert proc.returncode == 2
     assert "crossplane` CLI" in proc.stderr
+
+
+# --- PostgresInstance and DragonflyInstance ------------------------------------------------------
+
+
+def test_validation_names_file_and_field_of_bad_database_claims(repo: Path) -> None:
+    edit(repo / POSTGRES, "owner: deepagents", "owner: postgres")
+    edit(repo / DRAGONFLY, "replicas: 1", "replicas: 1\n  password: hunter2")
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith(f"{POSTGRES}: spec.owner: ") for line in lines), lines
+    assert f"{DRAGONFLY}: spec.password: unknown field" in lines, lines
+    assert "hunter2" not in proc.stdout
+
+
+def test_validation_catches_what_only_the_function_refuses_of_a_database(repo: Path) -> None:
+    edit(repo / POSTGRES, "size: 20Gi", "size: 512Mi")
+    proc = run(repo, "validate", "claims")
+    assert proc.returncode == 1
+    assert f"{POSTGRES}: spec.storage.size: 512Mi is below 1Gi" in proc.stdout
+
+
+def _decoded(secret: dict[str, object]) -> dict[str, str]:
+    data = secret.get("data") or {}
+    assert isinstance(data, dict)
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+def test_render_of_a_database_claim_shows_the_placeholder_never_a_password(repo: Path) -> None:
+    proc = run(repo, "render", str(POSTGRES), str(DRAGONFLY))
+    assert proc.returncode == 0, proc.stderr
+    documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    kinds = [d["kind"] for d in documents]
+    secrets = {d["metadata"]["name"]: _decoded(d) for d in documents if d["kind"] == "Secret"}
+
+    assert kinds == [
+        "PostgresInstance",
+        "Cluster",
+        "Secret",
+        "Secret",
+        "DragonflyInstance",
+        "Secret",
+        "Dragonfly",
+    ]
+    assert secrets["postgres-connection"]["POSTGRES_PASSWORD"] == PLACEHOLDER
+    assert secrets["deepagents-db-credentials"]["password"] == PLACEHOLDER
+    assert secrets["dragonfly-connection"]["DRAGONFLY_PASSWORD"] == PLACEHOLDER
+    xr = documents[0]
+    assert xr["status"]["endpoint"] == (
+        "postgresql://deepagents-db-rw.intelligence-deepagents.svc:5432/deepagents"
+    )
+    assert documents[1]["metadata"]["ownerReferences"][0]["kind"] == "PostgresInstance"
+
+
+def test_a_changed_database_claim_shows_only_its_own_resources(repo: Path) -> None:
+    edit(repo / POSTGRES, "size: 20Gi", "size: 50Gi")
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "Cluster intelligence-deepagents/deepagents-db (changed)" in proc.stdout
+    assert "-    size: 20Gi\n+    size: 50Gi" in proc.stdout
+    assert "deepagents-executor" not in proc.stdout
+    assert "Secret" not in proc.stdout  # the password placeholder does not move
+
+
+def test_a_new_cache_claim_shows_its_resources_as_added(repo: Path) -> None:
+    (repo / "claims/intelligence-analytics/dragonfly.yaml").write_text(
+        (repo / DRAGONFLY)
+        .read_text()
+        .replace("intelligence-deepagents", "intelligence-analytics")
+        .replace("deepagents-cache", "analytics-cache")
+    )
+    proc = run(repo, "diff", "--base", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "Dragonfly intelligence-analytics/analytics-cache (added)" in proc.stdout
+    assert "Secret intelligence-analytics/dragonfly-connection (added)" in proc.stdout
+
+
+def test_render_with_compositions_of_other_kinds_names_the_missing_one(repo: Path) -> None:
+    proc = run(
+        repo,
+        "render",
+        str(POSTGRES),
+        "--composition",
+        "platform/apis/agent-executor/composition.yaml",
+    )
+    assert proc.returncode == 2
+    assert "no Composition composes platform.bizmatters.io/v1alpha1 PostgresInstance" in proc.stderr
+
+
+def test_the_crossplane_engine_gets_the_composition_of_each_claims_kind(
+    repo: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "crossplane"
+    fake.write_text('#!/bin/sh\necho "crossplane $*"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    command = ["render", "claims/intelligence-deepagents", "--engine", "crossplane"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "functions.render", *command],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # `crossplane render CLAIM COMPOSITION FUNCTIONS`, the platform's files of the installation
+    calls = {
+        line.split()[2]: Path(line.split()[3]).relative_to(repo).as_posix()
+        for line in proc.stdout.splitlines()
+    }
+    assert calls == {
+        f"{DEEPAGENTS}": "platform/apis/agent-executor/composition.yaml",
+        f"{DRAGONFLY}": "platform/apis/dragonfly-instance/composition.yaml",
+        f"{POSTGRES}": "platform/apis/postgres-instance/composition.yaml",
+    }
