@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from contract import env, stores
 from contract.nats import NACK_ACCOUNT_RESOURCE
+from functions.agent_executor.builders.dragonfly import SIZES as DRAGONFLY_SIZES
 from functions.agent_executor.builders.postgres import IMAGES
+from functions.agent_executor.builders.postgres import SIZES as POSTGRES_SIZES
 from functions.agent_executor.databases.spec import (
     BACKUP_ACCESS_KEY_ID,
     BACKUP_SECRET_ACCESS_KEY,
     RESERVED_DATABASES,
     RESERVED_OWNERS,
 )
+from functions.agent_executor.spec import Size
 from functions.agent_executor.xrd import (
     AGENT_EXECUTOR,
     DRAGONFLY_INSTANCE,
@@ -85,6 +89,17 @@ every key of each `secrets.extra` Secret (`envFrom`).
 
 _IMAGES = "\n".join(f"| {major} | `{image}` |" for major, image in IMAGES.items())
 
+
+def _sizes(table: Mapping[Size, tuple[dict[str, str], dict[str, str]]]) -> str:
+    return " · ".join(
+        f"{size} {req['cpu']}/{lim['cpu']} CPU {req['memory']}/{lim['memory']}"
+        for size, (req, lim) in table.items()
+    )
+
+
+_POSTGRES_SIZES = _sizes(POSTGRES_SIZES)
+_DRAGONFLY_SIZES = _sizes({k: (r, lim) for k, (r, lim, _) in DRAGONFLY_SIZES.items()})
+
 POSTGRES_INTRO = """
 ## PostgresInstance
 
@@ -101,6 +116,8 @@ of {", ".join(f"`{n}`" for n in RESERVED_OWNERS)}; `database` is not one of
 {", ".join(f"`{n}`" for n in RESERVED_DATABASES)}. Checks only the function can make:
 `storage.size` of at least 1Gi; `metadata.name` a DNS-1035 label of at most 50 characters
 (CloudNativePG's limit).
+
+`size` per instance, request/limit: {_POSTGRES_SIZES}.
 
 `version` selects the image; the platform pins the minor release:
 
@@ -149,6 +166,9 @@ authentication, and the Secret an AgentExecutor reads. `spec: {}` is a complete 
 """
 
 DRAGONFLY_OUTRO = f"""
+`size` per pod, request/limit: {_DRAGONFLY_SIZES}; one Dragonfly thread per CPU of the
+limit.
+
 Checks only the function can make: `metadata.name` a DNS-1035 label of at most 52 characters.
 
 ### Composed resources

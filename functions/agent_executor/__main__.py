@@ -18,7 +18,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line flags, with TLS_SERVER_CERTS_DIR as the certificates' fallback."""
     parser = argparse.ArgumentParser(
         prog="function-agent-executor",
-        description="Crossplane composition function for AgentExecutor.",
+        description="Crossplane composition function for AgentExecutor, PostgresInstance "
+        "and DragonflyInstance.",
     )
     parser.add_argument(
         "--address", default="0.0.0.0:9443", help="listen address (port 0: any free port)"

@@ -13,7 +13,7 @@ from google.protobuf import json_format, struct_pb2
 from functions.agent_executor import names
 from functions.agent_executor.cache import ComposeCache
 from functions.agent_executor.compose import compose_xr
-from functions.agent_executor.databases.compose import STORE_KINDS
+from functions.agent_executor.databases.compose import STORE_KINDS, compose_store
 from functions.agent_executor.databases.function import compose_store_response
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
@@ -162,7 +162,12 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
 
 
 def warm_up() -> None:
-    """Compose one XR before serving, so the first real call does not pay for lazy imports."""
+    """Compose one XR of each kind before serving, so the first real call does not pay for
+    lazy imports (the databases as a render would: no password is generated)."""
     composed = compose_xr("warm-up", "default", {"image": "registry.local/warm-up:1"})
     if composed.spec is None:  # the built-in example must always be admitted
         raise RuntimeError(f"warm-up composition was refused: {composed.errors}")
+    for kind in STORE_KINDS.values():
+        store = compose_store(kind, "warm-up", "default", {}, {}, live=False)
+        if store.spec is None:
+            raise RuntimeError(f"warm-up of {kind.kind} was refused: {store.errors}")

@@ -215,11 +215,12 @@ class SecretsSpec(_Model):
     postgres: SecretName = Field(
         default="postgres-connection",
         description="Secret with POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DB, "
-        "POSTGRES_USER, POSTGRES_PASSWORD.",
+        "POSTGRES_USER, POSTGRES_PASSWORD (a PostgresInstance's connectionSecret).",
     )
     dragonfly: SecretName = Field(
         default="dragonfly-connection",
-        description="Secret with DRAGONFLY_HOST, DRAGONFLY_PORT and optionally DRAGONFLY_PASSWORD.",
+        description="Secret with DRAGONFLY_HOST, DRAGONFLY_PORT and optionally DRAGONFLY_PASSWORD "
+        "(a DragonflyInstance's connectionSecret).",
     )
     llm_keys: SecretName = Field(
         default="llm-keys",

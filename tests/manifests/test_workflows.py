@@ -44,6 +44,14 @@ def test_render_diff_runs_the_real_crossplane_render_and_validate() -> None:
     assert "functions/agent_executor/example/functions.yaml" in crossplane
 
 
+def test_render_diff_renders_each_kind_through_its_own_composition() -> None:
+    crossplane = steps(workflow("render-diff.yml"), "crossplane")
+    for api in ("postgres-instance", "dragonfly-instance"):
+        assert f"composition-{api}.yaml" in crossplane
+        assert (ROOT / "functions/agent_executor/example" / f"composition-{api}.yaml").is_file()
+    assert "AgentExecutor|PostgresInstance|DragonflyInstance" in crossplane
+
+
 def test_images_push_only_from_main_and_tags() -> None:
     flow = workflow("images.yml")
     build = flow["jobs"]["build"]
