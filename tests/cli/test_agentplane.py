@@ -151,7 +151,7 @@ def test_validation_reports_unparseable_yaml_with_its_line(repo: Path) -> None:
 def test_valid_claims_pass_validation(repo: Path) -> None:
     proc = run(repo, "validate", "claims")
     assert proc.returncode == 0, proc.stdout
-    assert "4 claim(s): ok" in proc.stderr
+    assert "6 claim(s): ok" in proc.stderr
 
 
 def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_label(
@@ -277,16 +277,17 @@ def test_a_changed_database_claim_shows_only_its_own_resources(repo: Path) -> No
 
 
 def test_a_new_cache_claim_shows_its_resources_as_added(repo: Path) -> None:
-    (repo / "claims/intelligence-analytics/dragonfly.yaml").write_text(
+    (repo / "claims/intelligence-deepagents/second-cache.yaml").write_text(
         (repo / DRAGONFLY)
         .read_text()
-        .replace("intelligence-deepagents", "intelligence-analytics")
-        .replace("deepagents-cache", "analytics-cache")
+        .replace("deepagents-cache", "second-cache")
+        .replace("name: dragonfly-connection", "name: second-connection")
     )
     proc = run(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
-    assert "Dragonfly intelligence-analytics/analytics-cache (added)" in proc.stdout
-    assert "Secret intelligence-analytics/dragonfly-connection (added)" in proc.stdout
+    assert "Dragonfly intelligence-deepagents/second-cache (added)" in proc.stdout
+    assert "Secret intelligence-deepagents/second-connection (added)" in proc.stdout
+    assert "deepagents-cache" not in proc.stdout
 
 
 def test_render_with_compositions_of_other_kinds_names_the_missing_one(repo: Path) -> None:
