@@ -236,6 +236,8 @@ def app_project(entry: RegistryEntry) -> dict[str, Any]:
     repos = sorted({entry.repo_url, PLATFORM_REPO})
     kinds = [
         ("platform.bizmatters.io", "AgentExecutor"),
+        ("platform.bizmatters.io", "PostgresInstance"),
+        ("platform.bizmatters.io", "DragonflyInstance"),
         ("external-secrets.io", "ExternalSecret"),
         ("", "Secret"),
         ("", "ConfigMap"),
