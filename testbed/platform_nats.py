@@ -16,6 +16,7 @@ shape (a 3-node JetStream cluster). Each server runs `nats-server` from the PyPI
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
@@ -195,6 +196,29 @@ class PlatformNats:
 
     def node(self, name: str) -> NatsNode:
         return next(node for node in self.nodes if node.name == name)
+
+    async def subscribed(self, user: str, subject: str, within: float = 5) -> None:
+        """Until some connection of `user` holds a subscription to exactly `subject`.
+
+        The barrier between subscribing and publishing: nats-py 2.16's flush() writes its
+        PING straight to the socket, ahead of a SUB still pending in the client, so a PONG
+        does not prove the server has the subscription. The server's /connz does.
+        """
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(timeout=2) as http:
+            while time.monotonic() < deadline:
+                for node in (n for n in self.nodes if n.running()):
+                    reply = await http.get(
+                        f"http://127.0.0.1:{node.http_port}/connz",
+                        params={"auth": "true", "subs": "true", "limit": "1024"},
+                    )
+                    for connection in reply.json().get("connections") or []:
+                        if connection.get("authorized_user") == user and subject in (
+                            connection.get("subscriptions_list") or []
+                        ):
+                            return
+                await asyncio.sleep(0.02)
+        raise ServerError(f"no connection of {user} subscribed to {subject} within {within} s")
 
     def wait_healthy(self, timeout: float = 60) -> None:
         """Until every running node reports JetStream healthy."""

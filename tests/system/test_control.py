@@ -133,7 +133,7 @@ def test_the_producer_may_send_every_control_command_and_a_worker_user_receive_i
 
         try:
             await worker.nc.subscribe(CONTROL_PREFIX + ">", cb=on_command)
-            await worker.nc.flush()
+            await tenant.platform.nats.subscribed(tenant.worker_user.user, CONTROL_PREFIX + ">")
             for command in commands:
                 subject = CONTROL_PREFIX + command
                 if command == "heartbeat":

@@ -52,7 +52,7 @@ def crossed(dev_tenants: dict[str, Tenant], llm: FakeOpenAI) -> Crossed:
                 heard.append(msg.subject + " " + msg.data.decode())
 
             await producers[namespace].nc.subscribe("agent.status.>", cb=listen)
-            await producers[namespace].nc.flush()
+            await tenant.platform.nats.subscribed(tenant.producer.user, "agent.status.>")
         try:
             for namespace, tenant in dev_tenants.items():
                 body = job(f"{namespace}-{uuid.uuid4().hex[:8]}")
