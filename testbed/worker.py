@@ -98,6 +98,10 @@ class Worker:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # False: the process gets `env` (and PORT) only, nothing of the test process's own
+    # environment, as a container gets exactly its Deployment's (tests/system).
+    inherit_environment: bool = True
+    log_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -107,10 +111,10 @@ class Worker:
         self.port = free_port()
         # HOST pinned to the address `url` uses: a HOST inherited from a shell (tcsh exports
         # one) would otherwise move the server away from where the tests look for it.
-        env = {**os.environ, "HOST": "127.0.0.1", **self.env, "PORT": str(self.port)}
-        self.log_path = (
-            Path(env.get("WORKER_LOG_DIR", tempfile.gettempdir())) / f"worker-{self.port}.log"
-        )
+        inherited = os.environ if self.inherit_environment else {}
+        env = {**inherited, "HOST": "127.0.0.1", **self.env, "PORT": str(self.port)}
+        log_dir = self.log_dir or Path(env.get("WORKER_LOG_DIR", tempfile.gettempdir()))
+        self.log_path = log_dir / f"worker-{self.port}.log"
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workers.agent_executor"],
