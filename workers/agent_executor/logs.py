@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+import structlog.tracebacks
 from structlog.typing import Processor
 
 _SHARED: list[Processor] = [
@@ -24,7 +25,11 @@ def configure(level: str = "INFO") -> None:
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks,
+            # Tracebacks as data, WITHOUT frame locals: a frame that holds a password, a token
+            # or a key (the NATS connect, the LLM client) would otherwise be logged whole.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.EventRenamer(to="msg"),
             structlog.processors.JSONRenderer(),
         ],
