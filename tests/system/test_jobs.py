@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 
+import httpx
 import pytest
 from nats.js.errors import NotFoundError
 
@@ -84,3 +85,29 @@ def test_a_job_that_can_never_run_is_failed_and_dead_lettered_where_its_producer
 
     asyncio.run(scenario())
     assert "permissions violation" not in tenant.worker.logs().lower()
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_a_job_submitted_to_the_executors_api_runs_on_its_own_stream(
+    dev_tenants: dict[str, Tenant], llm: FakeOpenAI, namespace: str
+) -> None:
+    # POST /jobs publishes where this executor's consumer reads: the analytics executor
+    # consumes its own stream (agent.execute.analytics.*), not AGENT_EXECUTION.
+    tenant = dev_tenants[namespace]
+    body = job(f"api-{uuid.uuid4().hex[:10]}", model=f"api-{uuid.uuid4().hex[:8]}")
+    model = body["agent_definition"]["nodes"][0]["config"]["model"]["model"]
+    llm.script(text("Submitted over HTTP.", model=model))
+
+    async def submitted_and_read() -> str:
+        producer = await connect(tenant.platform.nats.urls, tenant.producer)
+        try:
+            async with httpx.AsyncClient() as http:
+                reply = await http.post(f"{tenant.worker.url}/jobs", json=body)
+            assert reply.status_code == 202, reply.text
+            results = await wait_results(producer, [body["job_id"]], within=30)
+            (result,) = results[body["job_id"]]
+            return result.subject
+        finally:
+            await producer.close()
+
+    assert asyncio.run(submitted_and_read()) == "agent.status.completed"

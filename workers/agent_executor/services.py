@@ -29,6 +29,7 @@ from workers.agent_executor.schema import wait_until_current
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.stores import redis_client
 from workers.agent_executor.streaming import EventPublisher
+from workers.agent_executor.submission import queue_subject
 
 log = structlog.get_logger()
 
@@ -63,6 +64,17 @@ class Services:
     js: JetStreamContext
     runner: Runner
     publisher: ResultPublisher
+    # The subject POST /jobs publishes to, read from the bound consumer on first use.
+    job_subject: str | None = None
+
+    async def submission_subject(self) -> str:
+        """Where this executor's submitted jobs go (its consumer's filter or stream)."""
+        if self.job_subject is None:
+            self.job_subject = await queue_subject(
+                self.js, self.settings.NATS_STREAM_NAME, self.settings.NATS_CONSUMER_GROUP
+            )
+        return self.job_subject
+
     consumer: JobConsumer | None = None
 
 

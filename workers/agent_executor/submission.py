@@ -28,9 +28,29 @@ from workers.agent_executor.runner import JobIdConflictError
 
 log = structlog.get_logger()
 
+# Where POST /jobs publishes when the executor consumes the default stream; an executor with
+# its own stream (nats.manageStream, e.g. agent.execute.analytics.*) publishes into that one.
 SUBMIT_SUBJECT = "agent.execute.api"
 SOURCE = "agent-executor-api"
 PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+def submit_subject(pattern: str) -> str:
+    """A subject `pattern` matches, for jobs submitted through the API (wildcards → `api`)."""
+    return ".".join("api" if token in ("*", ">") else token for token in pattern.split("."))
+
+
+async def queue_subject(js: JetStreamContext, stream: str, consumer: str) -> str:
+    """A subject this executor's own consumer reads: its filter, else its stream's first.
+
+    A job published anywhere else would wait in a stream (or under a filter) this
+    executor never reads.
+    """
+    config = (await js.consumer_info(stream, consumer)).config
+    patterns = [config.filter_subject] if config.filter_subject else []
+    patterns = patterns or list(config.filter_subjects or [])
+    patterns = patterns or list((await js.stream_info(stream)).config.subjects or [])
+    return submit_subject(patterns[0]) if patterns else SUBMIT_SUBJECT
 
 
 class JobTooLargeError(ValueError):
@@ -83,7 +103,11 @@ def conflict_message(job_id: str) -> str:
 
 
 async def submit(
-    ledger: Ledger, js: JetStreamContext, max_payload: int, envelope: Envelope
+    ledger: Ledger,
+    js: JetStreamContext,
+    max_payload: int,
+    envelope: Envelope,
+    subject: str = SUBMIT_SUBJECT,
 ) -> Submission:
     """Queue `envelope`'s job and publish it, or return the row of the same job submitted before.
 
@@ -108,7 +132,7 @@ async def submit(
     if envelope.traceparent:
         headers["traceparent"] = envelope.traceparent
     try:
-        await js.publish(SUBMIT_SUBJECT, body, headers=headers, timeout=PUBLISH_TIMEOUT_SECONDS)
+        await js.publish(subject, body, headers=headers, timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception as exc:
         # Any failure means no worker will see this job: undo the row so a retry of the
         # same submission queues it again instead of finding it "queued" for ever. Should

@@ -48,7 +48,14 @@ async def submit_request(request: Request) -> Submission | Refusal:
     except InvalidEventError as exc:
         return Refusal(400, str(exc), exc.type)
     try:
-        return await submit(services.runner.ledger, services.js, max_payload, envelope)
+        subject = await services.submission_subject()
+    except Exception as exc:
+        # NATS unreachable or the consumer missing: nothing was queued, a retry may succeed.
+        return Refusal(
+            503, f"the job queue is unavailable: {exc}", UNAVAILABLE, RETRY_AFTER_SECONDS
+        )
+    try:
+        return await submit(services.runner.ledger, services.js, max_payload, envelope, subject)
     except JobTooLargeError as exc:
         return Refusal(413, str(exc), exc.type)
     except JobIdConflictError as exc:
