@@ -114,8 +114,10 @@ class Worker:
         inherited = os.environ if self.inherit_environment else {}
         env = {**inherited, "HOST": "127.0.0.1", **self.env, "PORT": str(self.port)}
         log_dir = self.log_dir or Path(env.get("WORKER_LOG_DIR", tempfile.gettempdir()))
-        self.log_path = log_dir / f"worker-{self.port}.log"
-        log = self.log_path.open("wb")
+        log_path = log_dir / f"worker-{self.port}.log"
+        # Opened before it is published: another thread may read logs() while this starts.
+        log = log_path.open("wb")
+        self.log_path = log_path
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workers.agent_executor"],
             cwd=ROOT,
@@ -136,7 +138,9 @@ class Worker:
         raise RuntimeError(f"worker not ready: {self.logs()[-3000:]}")
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL: no drain, no nak, no goodbye."""
