@@ -14,6 +14,8 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from functions.agent_executor.function import AgentExecutorFunction
 
+from .xr_helpers import make_request
+
 DATABASE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "databases"
 API_VERSION = "platform.bizmatters.io/v1alpha1"
 UID = "9b7f5f2e-1c4d-4a8e-9f61-1d2e3c4b5a69"
@@ -55,15 +57,8 @@ def store_xr(
     return xr
 
 
-def request(
-    xr: dict[str, Any], observed: dict[str, dict[str, Any]] | None = None
-) -> fnv1.RunFunctionRequest:
-    """A RunFunctionRequest with `xr` observed and, optionally, observed composed resources."""
-    req = fnv1.RunFunctionRequest()
-    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(xr))
-    for key, manifest in (observed or {}).items():
-        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(manifest))
-    return req
+# One builder of RunFunctionRequests for every kind's tests.
+request = make_request
 
 
 def run(
