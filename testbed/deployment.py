@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from contract import nats as nats_contract
 from functions.render.claims import find_claims
-from functions.render.cli import DEFAULT_COMPOSITION, DEFAULT_FUNCTIONS
+from functions.render.cli import DEFAULT_COMPOSITIONS, DEFAULT_FUNCTIONS
 from functions.render.engine import Engine
 from functions.render.yaml_io import load_stream
 from testbed.nack import SecretLookup
@@ -36,7 +37,8 @@ class DeploymentError(ValueError):
 
 @dataclass(frozen=True)
 class Executor:
-    """One claim's rendered resources."""
+    """One claim's rendered resources (an AgentExecutor's, or a database's or cache's: see
+    testbed/stores.py)."""
 
     claim: dict[str, Any]
     resources: list[dict[str, Any]]
@@ -80,13 +82,24 @@ def claim_paths(root: Path = ROOT) -> list[Path]:
     return sorted((root / "claims").glob("*/agent-executor.yaml"))
 
 
+def as_stored(claim: Mapping[str, Any], uid: str) -> dict[str, Any]:
+    """The claim as the API server stores it: with the `metadata.uid` it assigns. The function
+    then composes as at a reconcile (a database's password is generated, not render's
+    placeholder)."""
+    return {**claim, "metadata": {**claim["metadata"], "uid": uid}}
+
+
 def render_claims(paths: Iterable[Path], root: Path = ROOT) -> list[Executor]:
-    """Render every AgentExecutor in `paths` with the repository's function."""
-    composition = load_stream(DEFAULT_COMPOSITION)[0]
+    """Compose every claim in `paths` (any of the platform's kinds) with the repository's
+    function, as Crossplane would on the claim's first reconcile."""
+    compositions = [d for path in DEFAULT_COMPOSITIONS for d in load_stream(path)]
     functions = load_stream(DEFAULT_FUNCTIONS)
-    with Engine(root, composition, functions) as engine:
+    with Engine(root, compositions, functions) as engine:
         return [
-            Executor(claim.document, engine.render(claim.document).resources)
+            Executor(
+                claim.document,
+                engine.render(as_stored(claim.document, str(uuid.uuid4()))).resources,
+            )
             for claim in find_claims(list(paths))
         ]
 

@@ -3,23 +3,16 @@
 What the cluster would hold in the tenant's namespace is made here from the same sources:
 the NATS credentials from the ExternalSecrets `make tenants` generated
 (platform/tenants/generated/<namespace>/), the tenant's own ExternalSecrets from its claim
-folder (claims/<namespace>/external-secrets/, e.g. `llm-keys`), and stand-ins for the two
-Secrets a database operator would write (PostgreSQL and Dragonfly connections), recognised
-by the keys the Deployment reads from them (contract/env.py).
+folder (claims/<namespace>/external-secrets/, e.g. `llm-keys`), and the connection Secrets its
+PostgresInstance and DragonflyInstance compose (testbed/stores.py runs those stores).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
-
-import psycopg
-from psycopg import sql
 
 from contract import env as env_contract
 from contract.nats import subject_token
@@ -37,10 +30,8 @@ from testbed.external_secrets import (
     ParameterStore,
     SecretStore,
     external_secrets,
-    random_password,
     resolve,
 )
-from testbed.servers import PostgresServer
 from testbed.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,51 +81,6 @@ def credentials(secrets: SecretStore, namespace: str, role: str) -> Credentials:
     return Credentials.of(data)
 
 
-@dataclass(frozen=True)
-class Database:
-    """A tenant's own database and login role on the test server."""
-
-    server: PostgresServer
-    name: str
-    password: str = field(repr=False)
-
-    def secret(self) -> dict[str, str]:
-        """The connection Secret a PostgresInstance would write (contract.env.POSTGRES_KEYS)."""
-        parts = urlsplit(self.server.url)
-        return {
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_DB": self.name,
-            "POSTGRES_USER": self.name,
-            "POSTGRES_PASSWORD": self.password,
-        }
-
-
-@contextmanager
-def tenant_database(server: PostgresServer, namespace: str) -> Iterator[Database]:
-    """A fresh role and database for the tenant; dropped afterwards."""
-    name = f"{namespace.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-    database = Database(server, name, random_password())
-    server.add_database(name, database.password)
-    try:
-        yield database
-    finally:
-        with psycopg.connect(server.url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-
-
-def dragonfly_secret(redis_url: str) -> dict[str, str]:
-    """The connection Secret a DragonflyInstance would write, for the test Redis."""
-    parts = urlsplit(redis_url)
-    data = {"DRAGONFLY_HOST": parts.hostname or "127.0.0.1", "DRAGONFLY_PORT": str(parts.port)}
-    if parts.password:
-        data["DRAGONFLY_PASSWORD"] = unquote(parts.password)
-    return data
-
-
 def _keys_read(containers: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
     """Secret name → the keys the containers read from it (`*` for envFrom: every key)."""
     read: dict[str, set[str]] = {}
@@ -153,17 +99,15 @@ def provide_secrets(
     executor: Executor,
     secrets: SecretStore,
     parameters: ParameterStore,
-    *,
-    postgres: Mapping[str, str],
-    dragonfly: Mapping[str, str],
     root: Path = ROOT,
 ) -> None:
     """Every Secret the executor's containers read, in its namespace.
 
-    Already present (the NATS credentials): kept. Made by one of the tenant's own
-    ExternalSecrets: resolved, after storing a random value for each parameter it names that
-    Parameter Store lacks (the tenant's operator puts its API keys there). Otherwise the
-    database stand-ins, chosen by the keys read; any other Secret is an error.
+    Already present (the NATS credentials, the Secrets the tenant's database and cache
+    compositions produced): kept. Made by one of the tenant's own ExternalSecrets: resolved,
+    after storing a random value for each parameter it names that Parameter Store lacks (the
+    tenant's operator puts its API keys there). Any other Secret is an error: nothing in the
+    cluster would create it either.
     """
     namespace = executor.namespace
     pod = executor.pod_spec
@@ -171,25 +115,19 @@ def provide_secrets(
         d["spec"].get("target", {}).get("name", d["metadata"]["name"]): d
         for d in claim_external_secrets(namespace, root)
     }
-    postgres_keys = set(env_contract.POSTGRES_KEYS)
-    dragonfly_keys = {*env_contract.DRAGONFLY_KEYS, *env_contract.DRAGONFLY_OPTIONAL_KEYS}
     for name, keys in _keys_read([*pod["containers"], *pod.get("initContainers", [])]).items():
         if secrets.get(namespace, name) is not None:
             continue
-        if name in own:
-            for item in own[name]["spec"].get("data", []):
-                if item["remoteRef"]["key"] not in parameters.values:
-                    parameters.put(item["remoteRef"]["key"])
-            secrets.put(namespace, name, resolve(own[name], parameters).data)
-        elif keys <= postgres_keys:
-            secrets.put(namespace, name, postgres)
-        elif keys <= dragonfly_keys:
-            secrets.put(namespace, name, dragonfly)
-        else:
+        if name not in own:
             raise ExternalSecretError(
                 f"{namespace}: nothing provides Secret {name} (keys {sorted(keys)}): no "
-                "ExternalSecret in the claim folder makes it and it is no database connection"
+                "ExternalSecret in the claim folder makes it and no PostgresInstance or "
+                "DragonflyInstance of the tenant composes it"
             )
+        for item in own[name]["spec"].get("data", []):
+            if item["remoteRef"]["key"] not in parameters.values:
+                parameters.put(item["remoteRef"]["key"])
+        secrets.put(namespace, name, resolve(own[name], parameters).data)
 
 
 def execute_subject(stream_documents: Iterable[Mapping[str, Any]], stream: str, job_id: str) -> str:

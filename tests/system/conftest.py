@@ -23,18 +23,16 @@ from testbed.deployment import Executor, render_claims
 from testbed.external_secrets import SecretStore
 from testbed.fake_openai import FakeOpenAI, fake_openai
 from testbed.platform_nats import PlatformNats, platform_nats
-from testbed.servers import PostgresServer, postgres_server, redis_server
+from testbed.stores import running_stores
 from testbed.tenant import (
     Credentials,
     TenantExecutor,
     credentials,
-    dragonfly_secret,
     execute_subject,
     generated_documents,
     prepare_executor,
     provide_secrets,
     publish_nats_secrets,
-    tenant_database,
 )
 from testbed.worker import Worker
 from tests.conftest import ROOT
@@ -116,15 +114,15 @@ def running_tenants(
     platform: Platform,
     executors: list[Executor],
     *,
-    postgres: PostgresServer,
-    redis_url: str,
+    stores: list[Executor],
     llm: FakeOpenAI,
     workdir: Path,
     workers: int,
     only: Iterable[str] | None = None,
 ) -> Iterator[dict[str, Tenant]]:
-    """Every claim's NACK objects, then the executors of `only` (default: all) with their
-    Secrets, migrations and `workers` workers each."""
+    """Every claim's NACK objects, then the executors of `only` (default: all), each with its
+    tenant's database and cache running as composed (`stores`: the rendered PostgresInstance
+    and DragonflyInstance claims), its Secrets, migrations and `workers` workers."""
     # The rendered Streams and Consumers name the Account `make tenants` generated.
     accounts = [
         d for e in executors for d in generated_documents(e.namespace) if d["kind"] == "Account"
@@ -138,14 +136,10 @@ def running_tenants(
     with contextlib.ExitStack() as stack:
         tenants: dict[str, Tenant] = {}
         for executor in chosen:
-            database = stack.enter_context(tenant_database(postgres, executor.namespace))
-            provide_secrets(
-                executor,
-                platform.secrets,
-                platform.nats.parameters,
-                postgres=database.secret(),
-                dragonfly=dragonfly_secret(redis_url),
-            )
+            made = stack.enter_context(running_stores(stores, executor.namespace))
+            for name, data in made.secrets.items():
+                platform.secrets.put(executor.namespace, name, data)
+            provide_secrets(executor, platform.secrets, platform.nats.parameters)
             running = prepare_executor(
                 executor,
                 platform.secrets,
@@ -165,18 +159,6 @@ def running_tenants(
 
 
 @pytest.fixture(scope="package")
-def postgres() -> Iterator[PostgresServer]:
-    with postgres_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="package")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
 def llm() -> Iterator[FakeOpenAI]:
     """The fake model; tests script it per model name, so they never share a reply."""
     with fake_openai() as fake:
@@ -184,9 +166,22 @@ def llm() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="package")
-def executors() -> list[Executor]:
-    """Every example claim, rendered by the function."""
-    return render_claims(sorted(ROOT / e.path / "agent-executor.yaml" for e in ENTRIES))
+def claims() -> list[Executor]:
+    """Every example claim (the tenants' AgentExecutors, PostgresInstances and
+    DragonflyInstances), composed by the function."""
+    return render_claims(sorted(ROOT / e.path for e in ENTRIES))
+
+
+@pytest.fixture(scope="package")
+def executors(claims: list[Executor]) -> list[Executor]:
+    """The tenants' AgentExecutors, rendered."""
+    return [c for c in claims if c.claim["kind"] == "AgentExecutor"]
+
+
+@pytest.fixture(scope="package")
+def stores(claims: list[Executor]) -> list[Executor]:
+    """The tenants' PostgresInstances and DragonflyInstances, composed."""
+    return [c for c in claims if c.claim["kind"] != "AgentExecutor"]
 
 
 @pytest.fixture(scope="package")
@@ -200,8 +195,7 @@ def dev_platform() -> Iterator[Platform]:
 def dev_tenants(
     dev_platform: Platform,
     executors: list[Executor],
-    postgres: PostgresServer,
-    redis_url: str,
+    stores: list[Executor],
     llm: FakeOpenAI,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Tenant]]:
@@ -209,8 +203,7 @@ def dev_tenants(
     with running_tenants(
         dev_platform,
         executors,
-        postgres=postgres,
-        redis_url=redis_url,
+        stores=stores,
         llm=llm,
         workdir=tmp_path_factory.mktemp("dev-tenants"),
         workers=1,

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from contract import env as env_contract
-from testbed.deployment import container_env
+from testbed.deployment import Executor, container_env
+from testbed.stores import secret_data
 from tests.system.conftest import NAMESPACES, Tenant
 
 pytestmark = pytest.mark.slow
@@ -50,3 +51,29 @@ def test_each_worker_is_connected_as_its_tenants_worker_user_in_its_tenants_acco
     assert {(c["account"], c["authorized_user"]) for c in named} == {
         (namespace, tenant.worker_user.user)
     }
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_each_worker_logs_in_to_the_database_and_cache_its_tenants_claims_composed(
+    dev_tenants: dict[str, Tenant], stores: list[Executor], namespace: str
+) -> None:
+    tenant = dev_tenants[namespace]
+    composed = {
+        secret["metadata"]["name"]: secret_data(secret)
+        for store in stores
+        if store.namespace == namespace
+        for secret in store.resources
+        if secret.get("kind") == "Secret"
+    }
+    refs = {
+        item["name"]: item["valueFrom"]["secretKeyRef"]
+        for item in tenant.executor.executor.container()["env"]
+        if "secretKeyRef" in item.get("valueFrom", {})
+    }
+    # Only where the stores' Services resolve differs (testbed.stores.at_local_address).
+    kept = ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "DRAGONFLY_PASSWORD")
+    assert {k: tenant.executor.env[k] for k in kept} == {
+        k: composed[refs[k]["name"]][refs[k]["key"]] for k in kept
+    }
+    ready = httpx.get(f"{tenant.worker.url}/ready").json()
+    assert ready["status"] == "ready", ready

@@ -23,7 +23,6 @@ from contract.nats import DLQ_STREAM, STATUS_COMPLETED
 from testbed.deployment import Executor
 from testbed.fake_openai import FakeOpenAI, text
 from testbed.producer import Client, connect, stored_results, submit, wait_results
-from testbed.servers import PostgresServer
 from testbed.worker import job
 from tests.system.conftest import Tenant, running_tenants, started_platform
 
@@ -42,8 +41,7 @@ NAMESPACE = "intelligence-deepagents"
 
 def test_killing_the_stream_leader_mid_run_loses_and_duplicates_no_job(
     executors: list[Executor],
-    postgres: PostgresServer,
-    redis_url: str,
+    stores: list[Executor],
     llm: FakeOpenAI,
     tmp_path: Path,
 ) -> None:
@@ -54,8 +52,7 @@ def test_killing_the_stream_leader_mid_run_loses_and_duplicates_no_job(
         running_tenants(
             platform,
             executors,
-            postgres=postgres,
-            redis_url=redis_url,
+            stores=stores,
             llm=llm,
             workdir=tmp_path,
             workers=WORKERS,
