@@ -27,6 +27,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 from redis import Redis
+from redis.exceptions import RedisError
 
 
 class ServerError(RuntimeError):
@@ -159,13 +160,33 @@ class RedisServer:
     password: str | None = None
 
 
+def verify_cache(url: str, timeout: float = 5) -> None:
+    """PING the cache at `url` until it answers (seed 004, 3.5: the fixtures verify the cache
+    before any test uses it); a clear error naming the server otherwise."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+                if client.ping():
+                    return
+        except RedisError as exc:
+            last = exc
+        time.sleep(0.1)
+    where = url.rpartition("@")[2]  # never the password
+    raise ServerError(f"the cache at {where} did not answer PING within {timeout} s: {last}")
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
-    """Redis: REDIS_URL, or a fresh non-persistent server."""
+    """Redis or Dragonfly: REDIS_URL (e.g. docker-compose.test.yml's Dragonfly), or a fresh
+    non-persistent redis-server; either answers PING before it is handed out."""
     if os.environ.get("REDIS_URL"):
+        verify_cache(os.environ["REDIS_URL"])
         yield os.environ["REDIS_URL"]
         return
     with local_redis_server() as server:
+        verify_cache(server.url)
         yield server.url
 
 

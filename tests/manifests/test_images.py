@@ -104,3 +104,12 @@ def _imported_modules(package: Path) -> set[str]:
 )
 def test_packages_import_only_what_they_may(package: str, foreign: set[str]) -> None:
     assert not _imported_modules(ROOT / package) & foreign
+
+
+def test_the_worker_image_declares_a_healthcheck_that_needs_no_curl() -> None:
+    dockerfile = (ROOT / "workers" / "agent_executor" / "Dockerfile").read_text()
+    lines = dockerfile.replace("\\\n", " ").splitlines()
+    (line,) = [line for line in lines if line.startswith("HEALTHCHECK")]
+    command = json.loads(line.partition(" CMD ")[2])
+    assert command == ["python", "-m", "workers.agent_executor.healthcheck"]
+    assert (ROOT / "workers" / "agent_executor" / "healthcheck.py").is_file()
