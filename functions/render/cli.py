@@ -14,6 +14,7 @@ from functions.jobs_cli.commands import add_jobs_parser
 from functions.render.errors import RenderError
 from functions.render.gitops import GitError
 from functions.render.local_function import LocalFunction
+from functions.render.migrate.command import add_migrate_parser
 from functions.render.yaml_io import DocumentError, load_stream
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown"), default="text")
     diff.set_defaults(handler=diff_command)
 
+    add_migrate_parser(sub)
     add_jobs_parser(sub)
     return parser
 
