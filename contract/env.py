@@ -57,15 +57,28 @@ DATABASE_URL = "DATABASE_URL"
 REDIS_URL = "REDIS_URL"
 URL_KEYS = (DATABASE_URL, REDIS_URL)
 
+# TLS to the stores (seed 001, security): optional keys of the same connection Secrets, so
+# whoever provides the credentials (a PostgresInstance, a managed service's Secret) also says
+# how to reach the server. SSLMODE is libpq's (`require`, `verify-full`, ...); the CA paths
+# name a CA bundle file inside the container.
+POSTGRES_SSLMODE = "POSTGRES_SSLMODE"
+POSTGRES_SSLROOTCERT = "POSTGRES_SSLROOTCERT"
+POSTGRES_TLS_KEYS = (POSTGRES_SSLMODE, POSTGRES_SSLROOTCERT)
+DRAGONFLY_TLS = "DRAGONFLY_TLS"
+DRAGONFLY_TLS_CA_FILE = "DRAGONFLY_TLS_CA_FILE"
+DRAGONFLY_TLS_KEYS = (DRAGONFLY_TLS, DRAGONFLY_TLS_CA_FILE)
+
 # Exactly the keys of the connection Secrets the database compositions write: what an
 # AgentExecutor reads by `secretKeyRef`, plus the URL form (for psql, run-migrations.sh, tools).
-POSTGRES_CONNECTION_KEYS = (*POSTGRES_KEYS, DATABASE_URL)
+POSTGRES_CONNECTION_KEYS = (*POSTGRES_KEYS, POSTGRES_SSLMODE, DATABASE_URL)
 DRAGONFLY_CONNECTION_KEYS = (*DRAGONFLY_KEYS, *DRAGONFLY_OPTIONAL_KEYS, REDIS_URL)
 
 FROM_SECRETS = (
     *POSTGRES_KEYS,
+    *POSTGRES_TLS_KEYS,
     *DRAGONFLY_KEYS,
     *DRAGONFLY_OPTIONAL_KEYS,
+    *DRAGONFLY_TLS_KEYS,
     *LLM_KEYS,
     *NATS_KEYS,
 )

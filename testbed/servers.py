@@ -29,6 +29,8 @@ from psycopg import sql
 from redis import Redis
 from redis.exceptions import RedisError
 
+from testbed.tls import TlsFiles
+
 
 class ServerError(RuntimeError):
     """A test server could not be started; the message says which and why."""
@@ -191,14 +193,25 @@ def redis_server() -> Iterator[str]:
 
 
 @contextmanager
-def local_redis_server(password: str | None = None) -> Iterator[RedisServer]:
-    """A fresh non-persistent Redis, never REDIS_URL; with `password`, clients must AUTH."""
+def local_redis_server(
+    password: str | None = None, tls: TlsFiles | None = None
+) -> Iterator[RedisServer]:
+    """A fresh non-persistent Redis, never REDIS_URL; with `password`, clients must AUTH;
+    with `tls`, it serves TLS only (no client certificates asked) and `url` is rediss://."""
     port = free_port()
+    listen = ["--port", str(port)]
+    client_tls: dict[str, object] = {}
+    if tls is not None:
+        listen = [
+            "--port", "0", "--tls-port", str(port),
+            "--tls-cert-file", str(tls.server_cert), "--tls-key-file", str(tls.server_key),
+            "--tls-ca-cert-file", str(tls.ca_cert), "--tls-auth-clients", "no",
+        ]  # fmt: skip
+        client_tls = {"ssl": True, "ssl_ca_certs": str(tls.ca_cert)}
     proc = subprocess.Popen(
         [
             _binary("redis-server"),
-            "--port",
-            str(port),
+            *listen,
             "--bind",
             "127.0.0.1",
             "--save",
@@ -215,10 +228,11 @@ def local_redis_server(password: str | None = None) -> Iterator[RedisServer]:
         if password is not None:
             # CONFIG SET takes the password as one protocol string: no config-file quoting
             # rules apply, so any character a test needs survives.
-            with Redis(host="127.0.0.1", port=port) as client:
+            with Redis(host="127.0.0.1", port=port, **client_tls) as client:  # type: ignore[arg-type]
                 client.config_set("requirepass", password)
             auth = f":{quote(password, safe='')}@"
-        yield RedisServer(url=f"redis://{auth}127.0.0.1:{port}/0", port=port, password=password)
+        scheme = "rediss" if tls is not None else "redis"
+        yield RedisServer(url=f"{scheme}://{auth}127.0.0.1:{port}/0", port=port, password=password)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -238,6 +252,8 @@ class PostgresServer:
     url: str
     port: int = 0
     data: Path | None = None
+    # Extra `postgres -c` settings (TLS).
+    settings: tuple[str, ...] = ()
 
     def _pg_ctl(self, *args: str) -> None:
         assert self.data is not None
@@ -252,6 +268,7 @@ class PostgresServer:
     def start(self) -> None:
         assert self.data is not None
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {setting}" for setting in self.settings)
         self._pg_ctl("-o", options, "-l", str(self.data / "server.log"), "start")
 
     def stop(self) -> None:
@@ -282,6 +299,19 @@ host all all 127.0.0.1/32 scram-sha-256
 """
 
 
+def _server_tls(tls: TlsFiles, data: Path) -> tuple[str, ...]:
+    """Copy the certificate pair into the data directory, owned by the server's user with a
+    private key only it reads (postgres refuses a key others can read)."""
+    cert, key = data / "server.crt", data / "server.key"
+    shutil.copyfile(tls.server_cert, cert)
+    shutil.copyfile(tls.server_key, key)
+    key.chmod(0o600)
+    if os.geteuid() == 0:
+        for path in (cert, key):
+            shutil.chown(path, "postgres", "postgres")
+    return ("ssl=on", f"ssl_cert_file={cert}", f"ssl_key_file={key}")
+
+
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """PostgreSQL: DATABASE_URL, or a fresh cluster (initdb as the postgres user)."""
@@ -293,9 +323,12 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @contextmanager
-def local_postgres_server(require_passwords: bool = False) -> Iterator[PostgresServer]:
+def local_postgres_server(
+    require_passwords: bool = False, tls: TlsFiles | None = None
+) -> Iterator[PostgresServer]:
     """A fresh cluster, never DATABASE_URL; `require_passwords`: roles other than the
-    superuser authenticate with their password (scram-sha-256) over TCP."""
+    superuser authenticate with their password (scram-sha-256) over TCP; `tls`: it serves
+    TLS with that certificate (clients choose: the superuser's `url` does not ask for it)."""
     parent = Path(tempfile.mkdtemp(prefix="pg-"))
     data = parent / "data"
     try:
@@ -326,9 +359,15 @@ def local_postgres_server(require_passwords: bool = False) -> Iterator[PostgresS
             hba.write_text(_PASSWORDS_REQUIRED_HBA)
             if os.geteuid() == 0:
                 shutil.chown(hba, "postgres", "postgres")
+        settings: tuple[str, ...] = ()
+        if tls is not None:
+            settings = _server_tls(tls, data)
         port = free_port()
         server = PostgresServer(
-            url=f"postgresql://postgres@127.0.0.1:{port}/postgres", port=port, data=data
+            url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
+            port=port,
+            data=data,
+            settings=settings,
         )
         server.start()
         try:

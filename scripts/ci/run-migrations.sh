@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Apply the worker's SQL migrations with psql, in order, once each.
-# Connection: DATABASE_URL, or POSTGRES_HOST/PORT/DB/USER/PASSWORD (libpq env).
+# Connection: DATABASE_URL, or POSTGRES_HOST/PORT/DB/USER/PASSWORD (libpq env); TLS as the
+# worker has it: POSTGRES_SSLMODE and POSTGRES_SSLROOTCERT (contract/env.py).
 # Used by the `run-migrations` init container; safe to run concurrently and repeatedly.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ else
   if [ -n "${POSTGRES_PASSWORD:-}" ]; then export PGPASSWORD="$POSTGRES_PASSWORD"; fi
   CONN=()
 fi
+if [ -n "${POSTGRES_SSLMODE:-}" ]; then export PGSSLMODE="$POSTGRES_SSLMODE"; fi
+if [ -n "${POSTGRES_SSLROOTCERT:-}" ]; then export PGSSLROOTCERT="$POSTGRES_SSLROOTCERT"; fi
 PSQL=(psql "${CONN[@]}" --no-psqlrc --quiet -v ON_ERROR_STOP=1)
 
 # Bounded wait for the database: a fresh cluster may still be starting.

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from psycopg.conninfo import make_conninfo
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contract import limits, nats, runtime
 from workers.agent_executor.agent.model_config import parse_fallback_list
 
 MIN_API_TOKEN_LENGTH = 16
+# libpq's sslmode values (https://www.postgresql.org/docs/current/libpq-ssl.html).
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
 class Settings(BaseSettings):
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     POSTGRES_DB: str = "postgres"
     POSTGRES_USER: str = "postgres"
     POSTGRES_PASSWORD: SecretStr | None = None
+    # TLS (contract.env.POSTGRES_TLS_KEYS): libpq's sslmode, and a CA bundle for verify-*.
+    POSTGRES_SSLMODE: SslMode | None = None
+    POSTGRES_SSLROOTCERT: FilePath | None = None
     POSTGRES_POOL_MAX: int = Field(default=20, ge=1)
     # How long a starting worker waits for run-migrations (another pod's init container may
     # still be applying them) before it exits naming what is missing.
@@ -70,6 +75,10 @@ class Settings(BaseSettings):
     DRAGONFLY_HOST: str | None = None
     DRAGONFLY_PORT: int = 6379
     DRAGONFLY_PASSWORD: SecretStr | None = None
+    # TLS (contract.env.DRAGONFLY_TLS_KEYS): the server's certificate is always verified,
+    # against DRAGONFLY_TLS_CA_FILE when given, else the system's CAs.
+    DRAGONFLY_TLS: bool = False
+    DRAGONFLY_TLS_CA_FILE: FilePath | None = None
     STREAM_REPLAY_MAXLEN: int = Field(default=1000, ge=1)
     STREAM_REPLAY_TTL_SECONDS: int = Field(default=3600, ge=1)
 
@@ -120,6 +129,10 @@ class Settings(BaseSettings):
             raise ValueError("set DATABASE_URL or POSTGRES_HOST (with POSTGRES_* credentials)")
         if self.REDIS_URL is None and self.DRAGONFLY_HOST is None:
             raise ValueError("set REDIS_URL or DRAGONFLY_HOST (with DRAGONFLY_PORT/PASSWORD)")
+        if self.DRAGONFLY_TLS_CA_FILE is not None and not self.DRAGONFLY_TLS:
+            raise ValueError("DRAGONFLY_TLS_CA_FILE is set but DRAGONFLY_TLS is not true")
+        if self.POSTGRES_SSLROOTCERT is not None and self.POSTGRES_SSLMODE is None:
+            raise ValueError("POSTGRES_SSLROOTCERT is set without POSTGRES_SSLMODE (verify-full?)")
         return self
 
     @cached_property
@@ -138,6 +151,8 @@ class Settings(BaseSettings):
             user=self.POSTGRES_USER,
             # None (not "") leaves the password out, so libpq may still use a .pgpass file.
             password=_secret(self.POSTGRES_PASSWORD),
+            sslmode=self.POSTGRES_SSLMODE,
+            sslrootcert=str(self.POSTGRES_SSLROOTCERT) if self.POSTGRES_SSLROOTCERT else None,
         )
 
     @property
@@ -148,12 +163,17 @@ class Settings(BaseSettings):
         `/`, `?`, `#` or `@` reaches the server as it is. REDIS_URL, when set, wins (see
         `stores.redis_client`).
         """
-        return {
+        options: dict[str, Any] = {
             "host": self.DRAGONFLY_HOST,
             "port": self.DRAGONFLY_PORT,
             "password": _secret(self.DRAGONFLY_PASSWORD),
             "db": 0,
         }
+        if self.DRAGONFLY_TLS:
+            options |= {"ssl": True, "ssl_cert_reqs": "required", "ssl_check_hostname": True}
+            if self.DRAGONFLY_TLS_CA_FILE is not None:
+                options["ssl_ca_certs"] = str(self.DRAGONFLY_TLS_CA_FILE)
+        return options
 
 
 def _secret(value: SecretStr | None) -> str | None:
