@@ -1,4 +1,4 @@
-"""Derive the upstream API schemas the tests validate against into tests/schemas/.
+"""Derive the upstream API schemas the tests validate against into tests/schemas/crds/.
 
 `tests/schemas/sources.yaml` lists each upstream CustomResourceDefinition file: repository,
 path, the commit that last changed it and the git blob id of its exact bytes. From each one
@@ -34,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "tests" / "schemas"
 SOURCES = SCHEMAS / "sources.yaml"
+CRDS = "crds"  # the derived files: <schemas>/crds/<file>, a folder of CRDs and nothing else
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 HEADER = (
     "# Derived by scripts/derive_schemas.py from {repo} {path}\n"
@@ -167,7 +168,7 @@ def expected_files(
     """
     files: dict[Path, str] = {}
     for source in sources:
-        target = schemas / source.file
+        target = schemas / CRDS / source.file
         if upstream is None:
             if not target.is_file():
                 raise FileNotFoundError(f"{source.file}: listed in sources.yaml but missing")
@@ -186,21 +187,21 @@ def expected_files(
 
 
 def derived_on_disk(schemas: Path) -> set[Path]:
-    """The derived files present (every YAML file but sources.yaml)."""
-    return {p for p in schemas.rglob("*.yaml") if p.name != SOURCES.name}
+    """The derived files present."""
+    return set((schemas / CRDS).rglob("*.y*ml"))
 
 
 def differences(files: dict[Path, str], schemas: Path) -> list[str]:
     """What differs between the derived files and the committed copy."""
     found = []
     for path, content in sorted(files.items()):
-        name = path.relative_to(schemas).as_posix()
+        name = path.relative_to(schemas / CRDS).as_posix()
         if not path.is_file():
             found.append(f"{name}: missing")
         elif path.read_text() != content:
             found.append(f"{name}: differs from what scripts/derive_schemas.py writes")
     for path in sorted(derived_on_disk(schemas) - set(files)):
-        found.append(f"{path.relative_to(schemas).as_posix()}: not listed in sources.yaml")
+        found.append(f"{path.relative_to(schemas / CRDS).as_posix()}: not listed in sources.yaml")
     return found
 
 

@@ -153,13 +153,13 @@ def test_stripping_reaches_every_kind_of_subschema() -> None:
 
 def _copy_of_the_derived_folder(tmp_path: Path) -> Path:
     copy = tmp_path / "schemas"
-    shutil.copytree(DERIVED, copy)
+    shutil.copytree(DERIVED.parent, copy)
     return copy
 
 
 def test_a_hand_edited_copy_fails_the_check(tmp_path: Path) -> None:
     copy = _copy_of_the_derived_folder(tmp_path)
-    target = copy / load_sources()[0].file
+    target = copy / "crds" / load_sources()[0].file
     target.write_text(target.read_text().replace("served: true", "served: true\n  # edited", 1))
 
     result = run("--check", "--schemas", str(copy))
@@ -170,11 +170,11 @@ def test_a_hand_edited_copy_fails_the_check(tmp_path: Path) -> None:
 
 def test_an_unlisted_or_missing_file_fails_the_check(tmp_path: Path) -> None:
     copy = _copy_of_the_derived_folder(tmp_path)
-    (copy / "example.org").mkdir()
-    (copy / "example.org" / "widgets.yaml").write_text(UPSTREAM_CRD)
+    (copy / "crds" / "example.org").mkdir()
+    (copy / "crds" / "example.org" / "widgets.yaml").write_text(UPSTREAM_CRD)
     assert "example.org/widgets.yaml: not listed" in run("--check", "--schemas", str(copy)).stderr
 
-    (copy / load_sources()[-1].file).unlink()
+    (copy / "crds" / load_sources()[-1].file).unlink()
     result = run("--check", "--schemas", str(copy))
     assert result.returncode == 2
     assert "missing" in result.stderr
@@ -207,7 +207,7 @@ def test_derivation_from_upstream_writes_the_listed_files(tmp_path: Path) -> Non
 
     assert run("--upstream", str(tmp_path / "upstream"), "--schemas", str(copy)).returncode == 0
 
-    assert set(load_schemas(copy)) == {("example.org/v1", "Widget")}
+    assert set(load_schemas(copy / "crds")) == {("example.org/v1", "Widget")}
     again = run("--check", "--upstream", str(tmp_path / "upstream"), "--schemas", str(copy))
     assert again.returncode == 0, again.stderr
 
