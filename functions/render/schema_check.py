@@ -146,11 +146,15 @@ def problems(document: Any, schema: dict[str, Any]) -> list[str]:
     return [str(p) for p in check(document, schema)]
 
 
+# libyaml's loader when PyYAML has it: the upstream schemas are megabytes of YAML.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_crd_schemas(directory: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) → openAPIV3Schema for every served version of every CRD."""
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(directory.rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]

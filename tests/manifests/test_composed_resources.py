@@ -15,11 +15,6 @@ from tests.support.crd_schema import problems
 GOLDEN = sorted((ROOT / "tests" / "golden" / "files").glob("*.yaml"))
 KUBERNETES_VERSION = "1.33"
 CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "policy/v1", "networking.k8s.io/v1"}
-# Composed kinds whose upstream CRD the shared CRD folder does not hold yet: CloudNativePG's
-# ScheduledBackup (config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml upstream, same
-# commit as the Cluster CRD there). Until it is added, tests/unit/test_databases.py checks its
-# fields one by one; once it is there, it is validated like every other kind (see below).
-AWAITING_UPSTREAM_CRD = {("postgresql.cnpg.io/v1", "ScheduledBackup")}
 
 
 def composed(path: Path) -> list[dict[str, Any]]:
@@ -42,18 +37,19 @@ def test_custom_resources_match_their_upstream_crds(
         if document["apiVersion"] in CORE_GROUPS:
             continue
         key = (document["apiVersion"], document["kind"])
-        if key not in crd_schemas and key in AWAITING_UPSTREAM_CRD:
-            continue
         assert key in crd_schemas, f"no upstream CRD for {key}"
         assert problems(document, crd_schemas[key]) == [], f"{path.name}: {key}"
 
 
 def test_every_composed_custom_kind_of_the_databases_is_validated() -> None:
-    # The Cluster and the Dragonfly, with every optional part the fixtures exercise, are
-    # among the golden renders checked above against the shared upstream CRDs.
+    # The Cluster, its ScheduledBackup and the Dragonfly, with every optional part the
+    # fixtures exercise, are among the golden renders checked above against the upstream CRDs.
     kinds = {(d["apiVersion"], d["kind"]) for path in GOLDEN for d in composed(path)}
-    assert kinds >= {("postgresql.cnpg.io/v1", "Cluster"), ("dragonflydb.io/v1alpha1", "Dragonfly")}
-    assert kinds >= AWAITING_UPSTREAM_CRD
+    assert kinds >= {
+        ("postgresql.cnpg.io/v1", "Cluster"),
+        ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+        ("dragonflydb.io/v1alpha1", "Dragonfly"),
+    }
 
 
 def test_pod_template_meets_pod_security_restricted() -> None:

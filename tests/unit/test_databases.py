@@ -295,8 +295,8 @@ def test_no_backup_section_without_backups() -> None:
 
 
 def test_the_scheduled_backup_field_by_field() -> None:
-    # Its upstream CRD is not among the shared ones yet (tests/manifests/
-    # test_composed_resources.py); these are the fields CloudNativePG's ScheduledBackup has.
+    # tests/manifests/test_composed_resources.py validates it against CloudNativePG's CRD;
+    # this pins the values the function chooses for it.
     spec = postgres(backup={"destinationPath": "s3://bucket-a/db", "schedule": "0 15 1 * * *"})
     backup = build_scheduled_backup(PG, spec)
 
