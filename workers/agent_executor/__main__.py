@@ -34,7 +34,7 @@ def prune_command(argv: list[str]) -> int:
     except ValidationError as exc:
         print(f"agent-executor prune: invalid configuration: {_describe(exc)}", file=sys.stderr)
         return 2
-    configure(settings.LOG_LEVEL)
+    configure(settings.LOG_LEVEL, settings.OTEL_SERVICE_NAME)
     report = prune(settings.postgres_dsn, age, args.batch_size, args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     print(f"prune: {verb} {report.jobs} finished job(s) older than {args.older_than}")
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         # Report which settings are wrong without echoing their values.
         print(f"agent-executor: invalid configuration: {_describe(exc)}", file=sys.stderr)
         return 2
-    configure(settings.LOG_LEVEL)
+    configure(settings.LOG_LEVEL, settings.OTEL_SERVICE_NAME)
     from workers.agent_executor.app import create_app
 
     app = create_app(settings)

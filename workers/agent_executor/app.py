@@ -19,8 +19,10 @@ from workers.agent_executor.api import (
 )
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.draining import Draining
+from workers.agent_executor.health import HealthMonitor
 from workers.agent_executor.services import close, connect
 from workers.agent_executor.settings import Settings
+from workers.agent_executor.tracing import start_tracing, stop_tracing
 
 log = structlog.get_logger()
 
@@ -41,7 +43,11 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or Settings()
+        # Before anything runs a job: spans of the first job are exported too.
+        tracer_provider = start_tracing()
         services = await connect(config)
+        health = HealthMonitor(services)
+        health.start()
         # Everything built so far (modules, compiled graph, clients) lives as long as the
         # process: keep it out of the collector's sight, or every full collection walks it
         # again while all running jobs wait (about 90 ms each, measured under load).
@@ -61,7 +67,9 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         finally:
             if services.consumer is not None:
                 await services.consumer.stop()
+            await health.stop()
             await close(services)
+            stop_tracing(tracer_provider)
             log.info("worker stopped")
 
     app = FastAPI(title="agent-executor", description=DESCRIPTION, lifespan=lifespan)

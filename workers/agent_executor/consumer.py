@@ -28,7 +28,8 @@ from contract.jobs import is_valid_job_id
 from contract.nats import CANCEL_PREFIX
 from workers.agent_executor.acks import Action, Decision, Handled, decide
 from workers.agent_executor.handling import Handling, conflict, handle
-from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, REDELIVERIES
+from workers.agent_executor.logs import job_context
+from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, NATS_MESSAGES, REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
 from workers.agent_executor.runner import JobIdConflictError, JobResult, Runner, failure
 from workers.agent_executor.settings import Settings
@@ -166,6 +167,7 @@ class JobConsumer:
                 log.warning("fetch failed", error=str(exc))
                 await asyncio.sleep(1)
                 continue
+            NATS_MESSAGES.labels(action="fetched").inc(len(messages))
             for msg in messages:
                 task = asyncio.create_task(self._handle(msg))
                 self.in_flight.add(task)
@@ -189,11 +191,13 @@ class JobConsumer:
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
             handling = await handle(self.runner, msg.data, dict(msg.headers or {}))
-            await self._settle(msg, handling, delivered)
+            with job_context(handling.job_id, handling.trace_id):
+                await self._settle(msg, handling, delivered)
         except asyncio.CancelledError:
             # Shutdown: the checkpoint keeps the progress; another worker resumes it now.
             with contextlib.suppress(Exception):
                 await asyncio.shield(msg.nak())
+                NATS_MESSAGES.labels(action="nacked").inc()
             raise
         except Exception:
             # Only acknowledging itself can fail here (NATS gone): JetStream redelivers.
@@ -233,11 +237,14 @@ class JobConsumer:
         ):
             # NATS refuses publishes: leave the message to be redelivered rather than lose it.
             await msg.nak(delay=self.heartbeat_seconds)
+            NATS_MESSAGES.labels(action="nacked").inc()
             return
         if decision.action is Action.ACK:
             await msg.ack()
+            NATS_MESSAGES.labels(action="acked").inc()
         elif decision.action is Action.TERM:
             await msg.term()
+            NATS_MESSAGES.labels(action="terminated").inc()
         else:
             if handling.handled is not Handled.INTERRUPTED:
                 log.warning(
@@ -250,6 +257,7 @@ class JobConsumer:
                     delay=decision.delay,
                 )
             await msg.nak(delay=decision.delay)
+            NATS_MESSAGES.labels(action="nacked").inc()
 
     async def _finish_terminally(
         self, msg: Msg, handling: Handling, decision: Decision, delivered: int
@@ -277,12 +285,15 @@ class JobConsumer:
                 return False
         if decision.dead_letter:
             key = handling.job_id or _sequence_key(msg)
-            DEAD_LETTERS.labels(type=handling.error_type or "Unknown").inc()
-            return await _retrying(
+            copied = await _retrying(
                 lambda: self.publisher.dead_letter(
                     key, msg.data, dict(msg.headers or {}), reason, handling.error_type
                 )
             )
+            if copied:  # counted once the copy is in the stream, not when it was attempted
+                DEAD_LETTERS.labels(reason=handling.error_type or "Unknown").inc()
+                NATS_MESSAGES.labels(action="dead_lettered").inc()
+            return copied
         return True
 
     async def _record_failure(

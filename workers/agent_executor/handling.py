@@ -3,16 +3,26 @@
 Every exception ends here as a `Handling`: parsing faults are poison (the same
 bytes never parse), runner faults are transient or busy, anything else is a
 crash with its type named. What to acknowledge is then `acks.decide`'s call.
+
+Each run of a job is one `invoke_agent` span (`tracing.job_trace`), parented on the
+event's `traceparent`; its log lines carry `job_id` and `trace_id` (`logs.job_context`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 import structlog
 
 from workers.agent_executor.acks import Handled
-from workers.agent_executor.envelope import InvalidEventError, body_digest, parse_message
+from workers.agent_executor.envelope import (
+    Envelope,
+    InvalidEventError,
+    body_digest,
+    parse_message,
+)
+from workers.agent_executor.logs import job_context
 from workers.agent_executor.metrics import GOVERNANCE_VIOLATIONS
 from workers.agent_executor.runner import (
     BUSY,
@@ -21,6 +31,7 @@ from workers.agent_executor.runner import (
     Runner,
     TransientError,
 )
+from workers.agent_executor.tracing import job_trace
 
 log = structlog.get_logger()
 
@@ -40,6 +51,8 @@ class Handling:
     traceparent: str | None = None
     # What the job id stands for: the job's digest, or the raw body's for poison.
     digest: str = ""
+    # The trace id of the job's log lines (`tracing.log_trace_id`).
+    trace_id: str | None = None
 
 
 async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handling:
@@ -59,10 +72,43 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
         message = f"unreadable message: {type(exc).__name__}: {exc}"
         return Handling(Handled.INVALID, error=message, error_type=InvalidEventError.type)
     job = envelope.job
+    with (
+        job_trace(job.job_id, envelope.traceparent, job.trace_id) as traced,
+        job_context(job.job_id, traced.trace_id),
+    ):
+        began = time.monotonic()
+        log.info("job started", mode=envelope.mode)
+        handling = await _run(runner, envelope, traced.traceparent)
+        outcome = handling.result.outcome if handling.result is not None else None
+        republished = handling.result is not None and handling.result.republished
+        error_type = handling.error_type or _result_error_type(handling)
+        traced.finish(handling.handled, outcome, error_type, republished)
+        log.info(
+            "job finished",
+            handled=handling.handled.value,
+            outcome=outcome,
+            error_type=error_type or None,
+            republished=republished,
+            duration_seconds=round(time.monotonic() - began, 3),
+        )
+    return replace(handling, trace_id=traced.trace_id)
+
+
+def _result_error_type(handling: Handling) -> str:
+    """The error type of a failed result ('' for a completed one or none)."""
+    if handling.result is None or handling.result.outcome != "failed":
+        return ""
+    error = handling.result.data.get("error") or {}
+    return str(error.get("type") or "")
+
+
+async def _run(runner: Runner, envelope: Envelope, traceparent: str | None) -> Handling:
+    """Run the job; every outcome a Handling that carries `traceparent` on."""
+    job = envelope.job
     try:
         result = await runner.run(job)
     except JobIdConflictError as exc:
-        return conflict(job.job_id, str(exc), envelope.traceparent)
+        return conflict(job.job_id, str(exc), traceparent)
     except TransientError as exc:
         return Handling(
             Handled.BUSY if exc.type == BUSY else Handled.TRANSIENT,
@@ -70,7 +116,7 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
             error=str(exc),
             error_type=exc.type,
             retry_after=exc.retry_after,
-            traceparent=envelope.traceparent,
+            traceparent=traceparent,
             digest=job.digest(),
         )
     except Exception as exc:
@@ -80,14 +126,14 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
             job.job_id,
             error=f"{type(exc).__name__}: {exc}",
             error_type=INTERNAL_ERROR,
-            traceparent=envelope.traceparent,
+            traceparent=traceparent,
             digest=job.digest(),
         )
     return Handling(
         Handled.FINISHED,
         job.job_id,
         result=result,
-        traceparent=envelope.traceparent,
+        traceparent=traceparent,
         digest=job.digest(),
     )
 

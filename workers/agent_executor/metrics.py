@@ -12,10 +12,12 @@ JOB_DURATION = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
 IN_FLIGHT = Gauge("agent_executor_jobs_in_flight", "Jobs running in this process.")
+# `reason` is the dead letter's error type (Agent-Dead-Letter-Type: InvalidInput,
+# RateLimited, ...), a short fixed set; the free-text reason stays in the header.
 DEAD_LETTERS = Counter(
     "agent_executor_dead_letters_total",
-    "Messages copied to the dead-letter stream, by error type.",
-    ["type"],
+    "Messages copied to the dead-letter stream, by reason (the error type).",
+    ["reason"],
 )
 GOVERNANCE_VIOLATIONS = Counter(
     "agent_executor_governance_violations_total",
@@ -58,3 +60,19 @@ NATS_ERRORS = Counter(
 NATS_ERROR_KINDS = ("permissions", "authorization", "other")
 for _kind in NATS_ERROR_KINDS:
     NATS_ERRORS.labels(kind=_kind)
+
+# Seed 000's conventions: what happened to each JetStream message, and one health gauge.
+NATS_MESSAGES = Counter(
+    "agent_executor_nats_messages_total",
+    "JetStream job messages by what this worker did with them: fetched, then acked, nacked "
+    "(redelivered later) or terminated; dead_lettered when a copy went to agent.dlq.",
+    ["action"],
+)
+NATS_ACTIONS = ("fetched", "acked", "nacked", "terminated", "dead_lettered")
+for _action in NATS_ACTIONS:
+    NATS_MESSAGES.labels(action=_action)
+HEALTH = Gauge(
+    "agent_executor_health",
+    "1 when PostgreSQL, Redis/Dragonfly and NATS all answered the last check (/ready, or "
+    "the periodic one), else 0.",
+)

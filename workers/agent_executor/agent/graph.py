@@ -56,6 +56,7 @@ from workers.agent_executor.agent.files import (
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError, EventSink, TokenBudget
 from workers.agent_executor.agent.scripts import run_tool_script
+from workers.agent_executor.agent.telemetry import mark_error, tool_span
 from workers.agent_executor.agent.tool_protocol import not_a_tool
 
 LLM_NODE = "llm"
@@ -453,28 +454,32 @@ class _Agent:
             meta = {"tool_call_id": call_id, "node_id": node.id}
             shown = args if args is not None else raw_args
             await run.events.emit("on_tool_start", {"tool": name, "input": shown, **meta})
-            if args is None:
-                text = error or "Error: invalid arguments"
-            elif name not in turn.tools:
-                text = not_a_tool(name, turn.tools)
-            elif name == TASK_TOOL:
-                pushed, text = self._start_task(definition, args, call_id)
-                if pushed is not None:
-                    break  # on_tool_end is emitted when the subagent answers
-            elif name in BUILTIN_TOOLS:
-                text, changes = run_builtin(name, work, args)
-                work.update(changes)
-            else:
-                tool = definition.tool_definition(name)
-                assert tool is not None
-                text = await run_tool_script(
-                    name,
-                    tool.runtime.script,
-                    args,
-                    allowed=self.allow_tool_scripts,
-                    time_limit=self.script_timeout,
-                    dependencies=tool.runtime.dependencies,
-                )
+            with tool_span(name, call_id, _tool_kind(name, turn.tools)) as span:
+                if args is None:
+                    text = error or "Error: invalid arguments"
+                    mark_error(span, "InvalidToolArguments")
+                elif name not in turn.tools:
+                    text = not_a_tool(name, turn.tools)
+                    mark_error(span, "UnknownTool")
+                elif name == TASK_TOOL:
+                    # The span is the hand-over; the subagent's own calls follow it.
+                    pushed, text = self._start_task(definition, args, call_id)
+                elif name in BUILTIN_TOOLS:
+                    text, changes = run_builtin(name, work, args)
+                    work.update(changes)
+                else:
+                    tool = definition.tool_definition(name)
+                    assert tool is not None
+                    text = await run_tool_script(
+                        name,
+                        tool.runtime.script,
+                        args,
+                        allowed=self.allow_tool_scripts,
+                        time_limit=self.script_timeout,
+                        dependencies=tool.runtime.dependencies,
+                    )
+            if pushed is not None:
+                break  # on_tool_end is emitted when the subagent answers
             await run.events.emit("on_tool_end", {"tool": name, "output": text, **meta})
             messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
 
@@ -519,6 +524,15 @@ class _Agent:
         if target.general_purpose:
             frame["general_purpose"] = True
         return frame, ""
+
+
+def _tool_kind(name: str, offered: list[str]) -> str:
+    """Which kind of tool a call runs, for its span: builtin, task, script or unknown."""
+    if name not in offered:
+        return "unknown"
+    if name == TASK_TOOL:
+        return "task"
+    return "builtin" if name in BUILTIN_TOOLS else "script"
 
 
 def build_graph(

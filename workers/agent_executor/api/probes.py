@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from contract.runtime import HEALTH_PATH, METRICS_PATH, READY_PATH
+from workers.agent_executor.metrics import HEALTH
 from workers.agent_executor.services import Services, services_of
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -61,6 +62,17 @@ async def _nats(services: Services) -> None:
     await services.js.account_info()
 
 
+async def store_checks(services: Services) -> dict[str, str]:
+    """Each store's check, `up` or `down`, also kept in the `agent_executor_health` gauge."""
+    checks = await asyncio.gather(
+        _check(_postgres(services.pool)),
+        _check(services.redis.ping()),
+        _check(_nats(services)),
+    )
+    HEALTH.set(1 if all(v == "up" for v in checks) else 0)
+    return dict(zip(("postgres", "dragonfly", "nats"), checks, strict=True))
+
+
 @router.get(HEALTH_PATH, response_model=Health)
 async def health() -> dict[str, str]:
     """Liveness: the process answers."""
@@ -74,14 +86,8 @@ async def health() -> dict[str, str]:
 )
 async def ready(request: Request) -> JSONResponse:
     """Readiness: real queries to PostgreSQL, Redis/Dragonfly and NATS."""
-    services = services_of(request)
-    checks = await asyncio.gather(
-        _check(_postgres(services.pool)),
-        _check(services.redis.ping()),
-        _check(_nats(services)),
-    )
-    report = dict(zip(("postgres", "dragonfly", "nats"), checks, strict=True))
-    status = "ready" if all(v == "up" for v in checks) else "not ready"
+    report = await store_checks(services_of(request))
+    status = "ready" if all(v == "up" for v in report.values()) else "not ready"
     return JSONResponse(
         {"status": status, "services": report}, status_code=200 if status == "ready" else 503
     )
