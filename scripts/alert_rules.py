@@ -73,7 +73,11 @@ def main() -> int:
         directory = Path(tmp)
         tests = stage(directory)
         status = 0
-        for args in (("check", "rules", RULE_FILE), ("test", "rules", *tests)):
+        commands: list[list[str | Path]] = [
+            ["check", "rules", RULE_FILE],
+            ["test", "rules", *tests],
+        ]
+        for args in commands:
             done = promtool(*args, cwd=directory)
             print(done.stdout + done.stderr, end="")
             status = status or done.returncode

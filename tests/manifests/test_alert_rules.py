@@ -17,10 +17,10 @@ from scripts.alert_rules import (
     PROMETHEUS_RULE,
     RULE_FILE,
     alert_names,
+    alerts_expected_to_fire,
     promtool,
     rule_groups,
     stage,
-    alerts_expected_to_fire,
     unit_test_files,
 )
 from tests.conftest import ROOT
