@@ -62,7 +62,7 @@ Checks only the function can make (fatal result naming the field):
 | `scaled-object` | ScaledObject `<name>-scaler` | `scaling.mode: keda`; the `nats-jetstream` trigger reads the consumer's lag in account `nats.account`, else the XR's namespace (the tenant's account), from the monitoring endpoint, which needs no credentials |
 | `pod-disruption-budget` | PodDisruptionBudget `<name>` | `podDisruptionBudget.enabled`, else when more than one pod can run |
 | `network-policy` | NetworkPolicy `<name>` | `networkPolicy.enabled`; ingress on 8080 only from the own namespace, `api.monitoringNamespace` and `api.allowFrom`; egress to DNS, NATS, HTTPS, the namespace's PostgresInstance pods on {stores.POSTGRES_PORT} and DragonflyInstance pods on {stores.DRAGONFLY_PORT} (label `{stores.STORE_LABEL}`), and the `networkPolicy.externalStores` networks |
-| `service-monitor` | ServiceMonitor `<name>` | `serviceMonitor.enabled` |
+| `service-monitor` | ServiceMonitor `<name>` | `serviceMonitor.enabled` (on by default; needs the Prometheus Operator's CRDs); labelled with `serviceMonitor.labels` so Prometheus selects it; `jobLabel: app.kubernetes.io/component`, so every executor's series carry `job="agent-executor"` |
 | `nats-stream`, `nats-consumer` | NACK Stream `<name>-stream`, Consumer `<name>-consumer` | `nats.manageStream`; in the tenant's NATS account: `spec.account: {NACK_ACCOUNT_RESOURCE}`, the NACK Account the platform generates in the namespace, which NACK connects with |
 | `retention` | CronJob `<name>-retention` running `prune --older-than <olderThan>` | `retention.enabled` |
 

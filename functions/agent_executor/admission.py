@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from contract.nats import PLATFORM_STREAMS, subjects_overlap
 from functions.agent_executor.builders.capacity import container_resources
+from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import KIND, PATTERN_HINTS, AgentExecutorSpec
 
 # Service names are DNS-1035 labels, and every composed name starts with the XR's.
@@ -244,6 +245,39 @@ def _external_store_errors(spec: AgentExecutorSpec) -> list[str]:
     return errors
 
 
+# A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.
+# Keys are map keys, which a structural schema cannot constrain, so they are checked here.
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_PREFIX_MAX = 253
+
+
+def label_key_problem(key: str) -> str | None:
+    """Why `key` is not a Kubernetes label key, or None when it is one."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (len(prefix) > _LABEL_PREFIX_MAX or not _LABEL_PREFIX.fullmatch(prefix)):
+        return "its prefix before '/' must be a lower-case DNS subdomain of at most 253 characters"
+    if not _LABEL_NAME.fullmatch(name):
+        return (
+            "must be a label key: an optional DNS-subdomain prefix and '/', then at most 63 "
+            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def _service_monitor_label_errors(spec: AgentExecutorSpec) -> list[str]:
+    # The recommended app.kubernetes.io/* labels are the function's own on every object.
+    own = Workload("x", "x").labels()
+    errors = []
+    for key in spec.service_monitor.labels:
+        problem = label_key_problem(key)
+        if problem is None and key in own:
+            problem = "is set by the platform on every composed resource"
+        if problem is not None:
+            errors.append(f"spec.serviceMonitor.labels: key {key[:_ECHO_LIMIT]!r} {problem}")
+    return errors
+
+
 def _image_warnings(image: str) -> list[str]:
     if "@sha256:" in image:
         return []
@@ -272,7 +306,7 @@ def admit(name: str, namespace: str, raw_spec: Any) -> Admission:
     except ValidationError as exc:
         return Admission(spec=None, errors=errors + format_errors(exc))
     errors += _resource_errors(spec) + _port_errors(spec) + _managed_stream_errors(spec)
-    errors += _external_store_errors(spec)
+    errors += _external_store_errors(spec) + _service_monitor_label_errors(spec)
     if errors:
         return Admission(spec=None, errors=errors)
     return Admission(spec=spec, warnings=_image_warnings(spec.image))

@@ -24,6 +24,7 @@ _KEPT = (
     "exclusiveMaximum",
     "minItems",
     "maxItems",
+    "maxProperties",
     "format",
 )
 

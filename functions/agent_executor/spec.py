@@ -48,6 +48,7 @@ NATS_SUBJECT = r"^(>|([^.\s*>]+|\*)(\.([^.\s*>]+|\*))*(\.>)?)$"
 NATS_ACCOUNT = r"^[^.\s*>]+$"
 HOST_PORT = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 AGE = r"^[1-9][0-9]*[smhdw]$"
 CRON = r"^(@(yearly|annually|monthly|weekly|daily|hourly)|\S+( \S+){4})$"
 # A Kubernetes quantity without a sign (negative requests are never meant) and
@@ -78,6 +79,8 @@ PATTERN_HINTS: dict[str, str] = {
     NATS_ACCOUNT: "must be a NATS account name without dots, spaces or wildcards",
     HOST_PORT: "must be host:port",
     ENV_NAME: "must be a C identifier (letters, digits, '_', not starting with a digit)",
+    LABEL_VALUE: "must be a label value: at most 63 letters, digits, '-', '_' and '.', "
+    "starting and ending with a letter or digit (or empty)",
     AGE: "must be a positive age such as '7d', '12h', '30m' or '2w'",
     CRON: "must be a five-field cron schedule such as '17 3 * * *', or @daily",
     QUANTITY: "must be a non-negative Kubernetes quantity such as '500m', '2', '1Gi'",
@@ -89,6 +92,8 @@ PATTERN_HINTS: dict[str, str] = {
 RESERVED_ENV = env_contract.RESERVED
 
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, min_length=1, max_length=253)]
+# A Kubernetes label value: empty, or up to 63 alphanumerics with '-', '_', '.' inside.
+LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
 NamespaceName = Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=63)]
 Quantity = (
     Annotated[StrictInt, Field(ge=0)] | Annotated[str, Field(pattern=QUANTITY, max_length=64)]
@@ -414,10 +419,27 @@ class LimitsSpec(_Model):
     )
 
 
+# The label kube-prometheus-stack's Prometheus selects ServiceMonitors by (its Helm release
+# name, `kube-prometheus-stack` when installed under that name).
+DEFAULT_SERVICE_MONITOR_LABELS = {"release": "kube-prometheus-stack"}
+MAX_SERVICE_MONITOR_LABELS = 16
+
+
 class ServiceMonitorSpec(_Model):
     """A Prometheus Operator ServiceMonitor for /metrics."""
 
-    enabled: StrictBool = Field(default=False, description="Compose the ServiceMonitor.")
+    enabled: StrictBool = Field(
+        default=True,
+        description="Compose the ServiceMonitor (needs the Prometheus Operator's CRDs in the "
+        "cluster; set false where they are not installed).",
+    )
+    labels: dict[str, LabelValue] = Field(
+        default_factory=lambda: dict(DEFAULT_SERVICE_MONITOR_LABELS),
+        max_length=MAX_SERVICE_MONITOR_LABELS,
+        description="Labels on the ServiceMonitor, so the cluster's Prometheus selects it "
+        "(its serviceMonitorSelector). Replaces the default; {} for none.",
+        json_schema_extra={"default": dict(DEFAULT_SERVICE_MONITOR_LABELS)},
+    )
 
 
 _ENV_RULE = (

@@ -23,12 +23,14 @@ EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
 
 
 def is_data_file(path: Path) -> bool:
-    """Helm values and the tenant registry are data for tools, not Kubernetes manifests."""
+    """Helm values, the tenant registry and alert tests are data for tools, not manifests."""
     relative = path.relative_to(ROOT).as_posix()
     return (
         path.name == "values.yaml"
         or path.name.startswith("values-")
         or (relative.startswith("platform/tenants/registry/"))
+        # promtool unit tests of the alerts, not applied (Argo CD does not recurse into it)
+        or relative.startswith("platform/observability/tests/")
     )
 
 

@@ -255,6 +255,49 @@ BAD_INPUTS = [
         "HOST is set by the platform",
         _spec(env=[{"name": "HOST", "value": "127.0.0.1"}]),
     ),
+    *(
+        BadInput(
+            f"service-monitor-label-{suffix}",
+            path,
+            reason,
+            _spec(serviceMonitor={"labels": labels}),
+        )
+        for suffix, path, labels, reason in [
+            ("key-space", "spec.serviceMonitor.labels", {"my release": "x"}, "must be a label key"),
+            ("key-empty", "spec.serviceMonitor.labels", {"": "x"}, "must be a label key"),
+            ("key-64", "spec.serviceMonitor.labels", {"a" * 64: "x"}, "must be a label key"),
+            (
+                "key-bad-prefix",
+                "spec.serviceMonitor.labels",
+                {"Example.com/team": "x"},
+                "prefix before '/'",
+            ),
+            (
+                "key-platform-owned",
+                "spec.serviceMonitor.labels",
+                {"app.kubernetes.io/name": "x"},
+                "set by the platform",
+            ),
+            (
+                "value-space",
+                "spec.serviceMonitor.labels.release",
+                {"release": "kube prometheus"},
+                "must be a label value",
+            ),
+            (
+                "value-64",
+                "spec.serviceMonitor.labels.release",
+                {"release": "a" * 64},
+                "at most 63 characters",
+            ),
+            (
+                "too-many",
+                "spec.serviceMonitor.labels",
+                {f"k{i}": "v" for i in range(17)},
+                "at most 16 items",
+            ),
+        ]
+    ),
     BadInput("xr-name-underscore", "metadata.name", "DNS-1035 label", _spec(), name="Bad_Name"),
     BadInput("xr-name-too-long", "metadata.name", "at most 63 characters", _spec(), name="a" * 64),
     BadInput(

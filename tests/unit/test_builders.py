@@ -623,17 +623,49 @@ def test_network_policy_is_composed_unless_disabled() -> None:
 # --- ServiceMonitor ----------------------------------------------------------------------------
 
 
-def test_service_monitor_is_composed_only_when_enabled() -> None:
-    assert names.SERVICE_MONITOR not in _composed_keys(spec_with())
-    assert names.SERVICE_MONITOR in _composed_keys(spec_with(serviceMonitor={"enabled": True}))
+def test_service_monitor_is_composed_by_default_and_can_be_turned_off() -> None:
+    assert names.SERVICE_MONITOR in _composed_keys(spec_with())
+    assert names.SERVICE_MONITOR not in _composed_keys(spec_with(serviceMonitor={"enabled": False}))
 
 
 def test_service_monitor_scrapes_metrics_on_the_http_port() -> None:
-    monitor = build_service_monitor(WORKLOAD, spec_with(serviceMonitor={"enabled": True}))
+    monitor = build_service_monitor(WORKLOAD, spec_with())
 
     assert monitor["spec"]["endpoints"][0]["port"] == "http"
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["team-a"]}
+
+
+def test_service_monitor_names_every_executor_job_agent_executor() -> None:
+    # The Service's component label becomes `job`, the one selector of the worker alerts.
+    monitor = build_service_monitor(WORKLOAD, spec_with())
+    service = build_service(WORKLOAD, spec_with())
+
+    job_label = monitor["spec"]["jobLabel"]
+    assert service["metadata"]["labels"][job_label] == "agent-executor"
+
+
+@pytest.mark.parametrize(
+    ("service_monitor", "selector_labels"),
+    [
+        pytest.param({}, {"release": "kube-prometheus-stack"}, id="default"),
+        pytest.param(
+            {"labels": {"prometheus": "platform"}}, {"prometheus": "platform"}, id="replaced"
+        ),
+        pytest.param(
+            {"labels": {"release": "monitoring", "example.com/team": "ai"}},
+            {"release": "monitoring", "example.com/team": "ai"},
+            id="several",
+        ),
+        pytest.param({"labels": {}}, {}, id="none"),
+    ],
+)
+def test_service_monitor_carries_the_labels_prometheus_selects(
+    service_monitor: dict[str, Any], selector_labels: dict[str, str]
+) -> None:
+    monitor = build_service_monitor(WORKLOAD, spec_with(serviceMonitor=service_monitor))
+
+    assert monitor["metadata"]["labels"] == {**selector_labels, **WORKLOAD.labels()}
 
 
 # --- NACK Stream and Consumer ------------------------------------------------------------------
@@ -753,7 +785,7 @@ def test_integer_resource_override_becomes_a_quantity_string() -> None:
 FULL_SPEC: dict[str, Any] = {
     "image": "ghcr.io/bizmatters/agent-executor:0.1.0",
     "nats": {"manageStream": True, "stream": "JOBS", "subjects": ["jobs.>"]},
-    "serviceMonitor": {"enabled": True},
+    "serviceMonitor": {"labels": {}},
 }
 
 
@@ -764,6 +796,7 @@ def test_every_builder_sets_the_recommended_labels_and_the_xr_namespace(key: str
     manifest = ALL_BUILDERS[key](workload, admitted(FULL_SPEC))
 
     assert manifest["metadata"]["namespace"] == "intelligence-deepagents"
+    # The ServiceMonitor also carries serviceMonitor.labels, which FULL_SPEC empties.
     assert manifest["metadata"]["labels"] == {
         "app.kubernetes.io/name": "agent-executor",
         "app.kubernetes.io/instance": "research",

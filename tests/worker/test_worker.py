@@ -33,6 +33,8 @@ from testbed.worker import (
 
 pytestmark = pytest.mark.slow
 
+OLDEST_JOB_AGE = "agent_executor_oldest_job_age_seconds"
+
 
 def test_structured_cloudevent_completes_with_events_checkpoints_and_ledger(
     start_worker: Callable[..., Worker],
@@ -420,6 +422,30 @@ def test_metrics_count_the_job_its_tokens_and_llm_latency(
     assert 'agent_executor_llm_tokens_total{kind="prompt",model="gpt-test"} 21.0' in metrics
     assert 'agent_executor_llm_request_duration_seconds_count{model="gpt-test"} 1.0' in metrics
     assert "agent_executor_jobs_in_flight 0.0" in metrics
+
+
+def _gauge(metrics: str, name: str) -> float:
+    (line,) = [line for line in metrics.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+def test_metrics_show_the_age_of_the_oldest_running_job_until_it_ends(
+    start_worker: Callable[..., Worker], nats: NatsServer, fake: FakeOpenAI
+) -> None:
+    worker = start_worker()
+    fake.script(text("slow answer", latency=4))
+    body = job()
+    assert _gauge(httpx.get(f"{worker.url}/metrics").text, OLDEST_JOB_AGE) == 0
+
+    asyncio.run(publish(nats.url, cloudevent(body)))
+    eventually(
+        lambda: _gauge(httpx.get(f"{worker.url}/metrics").text, OLDEST_JOB_AGE) >= 2,
+        30,
+        "the running job's age on /metrics",
+    )
+    wait_result(nats, body["job_id"])
+
+    assert _gauge(httpx.get(f"{worker.url}/metrics").text, OLDEST_JOB_AGE) == 0
 
 
 def test_after_the_last_delivery_a_job_fails_and_is_dead_lettered(

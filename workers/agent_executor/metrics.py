@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from workers.agent_executor.running_jobs import RunningJobs
+
 JOBS = Counter("agent_executor_jobs_total", "Jobs finished, by outcome.", ["outcome"])
 JOB_DURATION = Histogram(
     "agent_executor_job_duration_seconds",
@@ -12,6 +14,13 @@ JOB_DURATION = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
 IN_FLIGHT = Gauge("agent_executor_jobs_in_flight", "Jobs running in this process.")
+# Read at scrape time from the runs in progress (runner.py enters RUNNING_JOBS.running()).
+RUNNING_JOBS = RunningJobs()
+OLDEST_JOB_AGE = Gauge(
+    "agent_executor_oldest_job_age_seconds",
+    "Age of the oldest job this process is running now, 0 when idle.",
+)
+OLDEST_JOB_AGE.set_function(RUNNING_JOBS.oldest_age)
 # `reason` is the dead letter's error type (Agent-Dead-Letter-Type: InvalidInput,
 # RateLimited, ...), a short fixed set; the free-text reason stays in the header.
 DEAD_LETTERS = Counter(

@@ -37,7 +37,7 @@ from workers.agent_executor.budget import PostgresBudget
 from workers.agent_executor.envelope import JobExecutionEvent
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.ledger import JobRecord, Ledger
-from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS
+from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS, RUNNING_JOBS
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.streaming import EventPublisher, RedisEvents
 
@@ -237,9 +237,10 @@ class Runner:
         if record.cancel_requested_at is not None:
             self.cancelled.add(job.job_id)
         try:
-            data = await self._execute_within_limits(
-                job, events, first_attempt=record.attempts == 1
-            )
+            with RUNNING_JOBS.running():
+                data = await self._execute_within_limits(
+                    job, events, first_attempt=record.attempts == 1
+                )
             outcome: Outcome = "completed"
         except AgentError as exc:
             data, outcome = failure(str(exc), exc.type), "failed"
