@@ -1,4 +1,5 @@
-"""Write the XRDs, Compositions and the Function manifest generated from the spec models.
+"""Write the XRDs, Compositions, claim JSON Schemas and the Function manifest generated from
+the spec models.
 
 Run by `make golden`; `tests/manifests/test_apis.py` fails when the committed
 files differ from what this would write.
@@ -6,6 +7,7 @@ files differ from what this would write.
 
 from __future__ import annotations
 
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -13,7 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from functions.agent_executor.xrd import (  # noqa: E402 - after the path fix-up
+from functions.agent_executor.claim_schema import (  # noqa: E402 - after the path fix-up
+    SCHEMA_FILE,
+    claim_json_schema,
+)
+from functions.agent_executor.xrd import (  # noqa: E402
     AGENT_EXECUTOR,
     APIS,
     ApiDefinition,
@@ -64,6 +70,8 @@ def rendered() -> dict[Path, str]:
         files[api_dir(api) / "composition.yaml"] = HEADER.format(source="xrd.py") + dump(
             composition(api)
         )
+        # For editors: the claim's JSON Schema, named by the example claims' modelines.
+        files[api_dir(api) / SCHEMA_FILE] = json.dumps(claim_json_schema(api), indent=2) + "\n"
         # For `crossplane render` against `make run-function`.
         files[example_composition(api)] = HEADER.format(source="xrd.py") + dump(composition(api))
     # One Function serves every API: its package pin lives beside the AgentExecutor's.

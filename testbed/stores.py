@@ -17,9 +17,12 @@ first reconcile, not shown as render's placeholder). From the composed resources
 from __future__ import annotations
 
 import base64
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +34,7 @@ from functions.agent_executor.builders.connection_secrets import PASSWORD_KEY, U
 from functions.agent_executor.databases.spec import DRAGONFLY_KIND, POSTGRES_KIND
 from testbed.deployment import Executor
 from testbed.servers import local_postgres_server, local_redis_server
+from testbed.tls import make_tls
 
 STORE_KINDS = (POSTGRES_KIND, DRAGONFLY_KIND)
 LOOPBACK = "127.0.0.1"
@@ -106,7 +110,13 @@ def running_postgres(store: Executor) -> Iterator[dict[str, dict[str, str]]]:
         for name, data in secrets.items()
         if set(data) == set(env_contract.POSTGRES_CONNECTION_KEYS)
     ]
-    with local_postgres_server(require_passwords=True) as server:
+    # CloudNativePG serves TLS (the composed Secret requires it), with a CA of its own.
+    certificates = Path(tempfile.mkdtemp(prefix="cnpg-tls-"))
+    with ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, certificates, True)
+        server = cleanup.enter_context(
+            local_postgres_server(require_passwords=True, tls=make_tls(certificates, store.name))
+        )
         with psycopg.connect(server.url, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(

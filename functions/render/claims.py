@@ -21,6 +21,8 @@ class Claim:
 
     path: Path
     document: dict[str, Any]
+    # 1-based position among the file's non-empty documents.
+    index: int = 0
 
     @property
     def label(self) -> str:
@@ -59,8 +61,8 @@ def yaml_files(paths: list[Path]) -> list[Path]:
 def find_claims(paths: list[Path]) -> list[Claim]:
     """Every claim (of any of the three kinds) in the given files and directories."""
     return [
-        Claim(path, document)
+        Claim(path, document, index)
         for path in yaml_files(paths)
-        for document in load_stream(path)
+        for index, document in enumerate(load_stream(path), start=1)
         if is_claim(document)
     ]

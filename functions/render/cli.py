@@ -9,16 +9,20 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from functions.jobs_cli.commands import add_jobs_parser
 from functions.render.errors import RenderError
+from functions.render.findings import Finding, Severity, ordered, split_message
 from functions.render.gitops import GitError
 from functions.render.local_function import LocalFunction
 from functions.render.migrate.command import add_migrate_parser
+from functions.render.platform_data import CHECKOUT, apis_dir, crd_dir
 from functions.render.yaml_io import DocumentError, load_stream
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-APIS = ROOT / "platform" / "apis"
+# Where the function is started from: the checkout, or site-packages for an installed wheel.
+ROOT = CHECKOUT
+APIS = apis_dir()
 # Folders of the APIs under platform/apis/ (as functions/agent_executor/xrd.py names them):
 # each holds the kind's XRD and Composition. Kept here, not imported, so the CLI starts fast.
 API_SLUGS = ("agent-executor", "postgres-instance", "dragonfly-instance")
@@ -48,13 +52,36 @@ def _compositions(args: argparse.Namespace) -> list[Path]:
     return [args.composition] if args.composition else list(DEFAULT_COMPOSITIONS)
 
 
+def _type_errors(paths: list[Path]) -> list[Finding]:
+    """What the API server would refuse before any function runs: unknown kinds and versions
+    of the platform's group (and EventDrivenService), as `validate` words them."""
+    from functions.render.api_catalog import catalog_from, type_findings
+    from functions.render.claims import yaml_files
+
+    catalog = catalog_from(_every(list(DEFAULT_XRDS), "CompositeResourceDefinition"))
+    return [
+        f for path in yaml_files(paths) for f in type_findings(path, load_stream(path), catalog)
+    ]
+
+
+def _print_findings(findings: list[Finding], stream: TextIO) -> None:
+    for finding in ordered(findings):
+        print(finding, file=stream)
+
+
 def render_command(args: argparse.Namespace) -> int:
-    """Print the rendered stream of every claim found under the given paths."""
+    """Print the rendered stream of every claim found under the given paths; the function's
+    warnings go to stderr. 1, rendering nothing, when a document's type is not served."""
     if args.engine == "crossplane":
         return _delegate(args)
     # Launch the function first: it boots while this process imports the engine.
     local = LocalFunction(ROOT)
     local.launch()
+    errors = _type_errors(args.paths)
+    if errors:
+        local.stop()
+        _print_findings(errors, sys.stderr)
+        return 1
     from functions.render.claims import find_claims
     from functions.render.engine import Engine
     from functions.render.yaml_io import dump_stream
@@ -63,6 +90,7 @@ def render_command(args: argparse.Namespace) -> int:
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
     observed = load_stream(args.observed_resources) if args.observed_resources else []
     out = []
+    warnings: list[Finding] = []
     with Engine(ROOT, compositions, functions, local=local) as engine:
         claims = find_claims(args.paths)
         if not claims:
@@ -77,20 +105,27 @@ def render_command(args: argparse.Namespace) -> int:
             except RenderError as exc:
                 raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
             out.append(dump_stream(rendered.documents(args.include_function_results)))
+            warnings += [
+                Finding(claim.path, *split_message(r["message"]), claim.index, Severity.WARNING)
+                for r in rendered.results
+                if r["severity"] == "SEVERITY_WARNING"
+            ]
     sys.stdout.write("".join(out))
+    _print_findings(warnings, sys.stderr)
     return 0
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    """Print `file: field.path: reason` for every problem; 1 when there is any."""
+    """Print `file: field.path: reason` for every problem and warning; 1 when a problem."""
     # Imported here: the CEL engine and the kubernetes package take ~0.7 s to load.
     from functions.render.validate import validate_paths
 
     xrds = _every(args.xrd or list(DEFAULT_XRDS), "CompositeResourceDefinition")
-    report = validate_paths(args.paths, xrds)
-    for finding in report.findings or []:
-        print(finding)
-    verdict = "ok" if report.ok else f"{len(report.findings or [])} problem(s)"
+    report = validate_paths(args.paths, xrds, crd_dir())
+    _print_findings(report.findings, sys.stdout)
+    verdict = "ok" if report.ok else f"{len(report.errors)} problem(s)"
+    if report.warnings:
+        verdict += f", {len(report.warnings)} warning(s)"
     print(f"{report.files} file(s), {report.claims} claim(s): {verdict}", file=sys.stderr)
     return 0 if report.ok else 1
 

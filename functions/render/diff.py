@@ -1,7 +1,8 @@
 """`agentplane diff`: what a change does to the rendered resources of the claims.
 
-The base is rendered from a git worktree at REF with REF's own Composition and
-function code; the head from the working tree. Only claims whose files changed
+The base is rendered from a git worktree at the merge-base of REF and HEAD (what a pull
+request compares against) with that commit's own Composition and function code; the head
+from the working tree. Only claims whose files changed
 are rendered, unless the function, the XRD or the Composition changed, in which
 case every claim is, because any of them may render differently.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from functions.render.claims import find_claims, yaml_files
 from functions.render.engine import Engine
 from functions.render.errors import RenderError
-from functions.render.gitops import git
+from functions.render.gitops import git, merge_base
 from functions.render.yaml_io import DocumentError, dump, load_stream
 
 # Changes under these paths can change every claim's rendering.
@@ -128,10 +129,13 @@ def compare(
 
 
 def diff_claims(repo: Path, base: str, paths: list[Path]) -> DiffResult:
-    """Render the affected claims at `base` and in the working tree and compare them."""
+    """Render the affected claims at the merge-base of `base` and HEAD and in the working
+    tree, and compare them."""
     repo = Path(git(repo, "rev-parse", "--show-toplevel").strip())
-    git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
-    changed = changed_paths(repo, base)
+    # Against the merge-base, as a pull request is: a branch behind `base` shows only its own
+    # changes, never `base`'s newer ones reversed.
+    fork = merge_base(repo, base)
+    changed = changed_paths(repo, fork)
     api_changed = any(p.startswith(API_PATHS) for p in changed)
     # Without paths: the tenant content in claims/ when the repo has it, else everything.
     default = ["claims"] if (repo / "claims").is_dir() else [""]
@@ -143,7 +147,7 @@ def diff_claims(repo: Path, base: str, paths: list[Path]) -> DiffResult:
             for s in scopes
         )
 
-    with worktree(repo, base) as base_root:
+    with worktree(repo, fork) as base_root:
         if api_changed:
             candidates = {
                 p.relative_to(root).as_posix()
@@ -177,7 +181,7 @@ def format_markdown(result: DiffResult, base: str) -> str:
         if result.api_changed
         else ("claims whose files changed")
     )
-    lines.append(f"Compared against `{base}`; rendered {scope}.")
+    lines.append(f"Compared against the merge-base of `{base}` and HEAD; rendered {scope}.")
     lines.append("")
     if not result.changes:
         lines.append("No changes to rendered resources.")

@@ -14,6 +14,7 @@ import pytest
 from contract import env
 from functions.agent_executor.names import CONTAINER, INIT_CONTAINER
 from functions.render.yaml_io import load_stream
+from tests.conftest import ROOT
 from tests.golden.test_golden import CASES as SOURCES
 from tests.golden.test_golden import GOLDEN as GOLDEN_DIR
 from tests.golden.test_golden import golden_name
@@ -34,7 +35,7 @@ WITH_TOKEN = {
 }
 GOLDEN = sorted(RENDERS)
 WORKER_READS = set(Settings.model_fields)
-MIGRATIONS_READS = {"DATABASE_URL", *env.POSTGRES_KEYS}
+MIGRATIONS_READS = {"DATABASE_URL", *env.POSTGRES_KEYS, *env.POSTGRES_TLS_KEYS}
 
 
 def _rendered(path: Path, kind: str) -> list[dict[str, Any]]:
@@ -105,3 +106,8 @@ def test_retention_jobs_set_only_what_the_worker_reads() -> None:
         pod = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         for container in pod["containers"]:
             assert _env_names(container) <= WORKER_READS
+
+
+def test_run_migrations_reads_every_variable_the_init_container_may_get() -> None:
+    script = (ROOT / "scripts" / "ci" / "run-migrations.sh").read_text()
+    assert all(f"${{{name}" in script for name in MIGRATIONS_READS)

@@ -22,6 +22,7 @@ from functions.agent_executor.databases.spec import DragonflyInstanceSpec, Postg
 # CloudNativePG reads the owner's credentials from these keys of a basic-auth Secret.
 USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a password
+POSTGRES_SSLMODE = "require"
 
 
 def _b64(text: str) -> str:
@@ -45,19 +46,26 @@ def _secret(
 def postgres_connection(
     store: Store, spec: PostgresInstanceSpec, password: Password
 ) -> dict[str, str]:
-    """The connection Secret's keys and values (`env.POSTGRES_CONNECTION_KEYS`, in order)."""
+    """The connection Secret's keys and values (`env.POSTGRES_CONNECTION_KEYS`, in order).
+
+    TLS is required: CloudNativePG always serves it (with a CA of its own, so `require`
+    rather than `verify-full`, which would need that CA mounted in the executor's pods).
+    """
     url = (
         f"postgresql://{quote(spec.owner, safe='')}:{quote(password.value, safe='')}"
         f"@{store.host}:{store.port}/{quote(spec.database, safe='')}"
+        f"?sslmode={POSTGRES_SSLMODE}"
     )
-    values = dict(
-        zip(
-            env.POSTGRES_CONNECTION_KEYS,
-            (store.host, str(store.port), spec.database, spec.owner, password.value, url),
-            strict=True,
-        )
+    values = (
+        store.host,
+        str(store.port),
+        spec.database,
+        spec.owner,
+        password.value,
+        POSTGRES_SSLMODE,
+        url,
     )
-    return values
+    return dict(zip(env.POSTGRES_CONNECTION_KEYS, values, strict=True))
 
 
 def dragonfly_connection(store: Store, password: Password) -> dict[str, str]:

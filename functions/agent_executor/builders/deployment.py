@@ -41,6 +41,7 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         *database_env(spec),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_OPTIONAL_KEYS, optional=True),
+        *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_TLS_KEYS, optional=True),
         *secret_env(spec.secrets.llm_keys, env.LLM_KEYS, optional=True),
         *nats_credentials_env(spec),
         *api_token_env(spec),

@@ -34,8 +34,12 @@ def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8
 
 
 def database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
-    """The POSTGRES_* variables, from the spec's Postgres Secret."""
-    return secret_env(spec.secrets.postgres, env.POSTGRES_KEYS, optional=False)
+    """The POSTGRES_* variables, from the spec's Postgres Secret; its TLS keys when it has them
+    (a PostgresInstance's has POSTGRES_SSLMODE; a managed service's may add a CA path)."""
+    return [
+        *secret_env(spec.secrets.postgres, env.POSTGRES_KEYS, optional=False),
+        *secret_env(spec.secrets.postgres, env.POSTGRES_TLS_KEYS, optional=True),
+    ]
 
 
 def restricted_security_context() -> k8s.V1SecurityContext:

@@ -41,7 +41,8 @@ def build_retention_cron_job(workload: Workload, spec: AgentExecutorSpec) -> dic
         args=["--older-than", spec.retention.older_than],
         # The worker's settings want a stream store configured even though prune never uses it.
         env=database_env(spec)
-        + secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
+        + secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False)
+        + secret_env(spec.secrets.dragonfly, env.DRAGONFLY_TLS_KEYS, optional=True),
         resources=k8s.V1ResourceRequirements(requests=dict(requests), limits=dict(limits)),
         security_context=restricted_security_context(),
         volume_mounts=tmp_mount(),
