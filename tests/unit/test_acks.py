@@ -105,3 +105,35 @@ def test_backoff_grows_and_is_capped(delivered: int, delay: float) -> None:
 )
 def test_http_status(handled: Handled, status: int) -> None:
     assert http_status(handled) == status
+
+
+@pytest.mark.parametrize(
+    ("delivered", "retry_after", "jitter", "expected"),
+    [
+        # the step itself at the middle, ±20 % at the ends
+        (1, None, 0.5, 2.0),
+        (1, None, 0.0, 1.6),
+        (1, None, 1.0, 2.4),
+        (5, None, 0.0, 96.0),
+        (5, None, 1.0, 144.0),
+        # Retry-After is a floor the spread never goes under, and is spread above it
+        (1, 45, 0.0, 45.0),
+        (1, 45, 1.0, 54.0),
+        (5, 45, 0.0, 96.0),
+    ],
+)
+def test_backoff_spreads_each_delay_within_twenty_percent(
+    delivered: int, retry_after: float | None, jitter: float, expected: float
+) -> None:
+    assert backoff(delivered, retry_after, jitter) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("jitter", [-0.01, 1.01])
+def test_backoff_refuses_a_jitter_outside_the_unit_interval(jitter: float) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        backoff(1, None, jitter)
+
+
+def test_a_nak_decision_carries_the_jittered_delay() -> None:
+    decision = decide(Handled.TRANSIENT, delivered=2, max_deliver=5, job_id_known=True, jitter=1.0)
+    assert decision == Decision(Action.NAK, delay=pytest.approx(12.0))

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 BACKOFF_SECONDS = (2, 10, 30, 60, 120)
+# Each delay is spread ±20 % (seed 001: "retry with jitter"): jobs that failed together, e.g.
+# on one LLM outage, come back spread out instead of all at once.
+JITTER_FRACTION = 0.2
 
 
 class Handled(StrEnum):
@@ -53,10 +56,19 @@ class Decision:
         return self.action is not Action.NAK
 
 
-def backoff(delivered: int, retry_after: float | None = None) -> float:
-    """Delay before the next delivery: the server's Retry-After, else a growing step."""
+def _spread(seconds: float, jitter: float) -> float:
+    return seconds * (1 + JITTER_FRACTION * (2 * jitter - 1))
+
+
+def backoff(delivered: int, retry_after: float | None = None, jitter: float = 0.5) -> float:
+    """Delay before the next delivery: a growing step, or the server's Retry-After when longer,
+    spread by `jitter` (uniform in [0, 1]: 0.5 is the exact step) by ±JITTER_FRACTION; never
+    shorter than Retry-After."""
+    if not 0 <= jitter <= 1:
+        raise ValueError(f"jitter {jitter} is outside [0, 1]")
     step = BACKOFF_SECONDS[min(max(delivered, 1), len(BACKOFF_SECONDS)) - 1]
-    return float(max(step, retry_after or 0))
+    floor = retry_after or 0.0
+    return float(max(_spread(step, jitter), _spread(floor, jitter), floor))
 
 
 def is_last_delivery(delivered: int, max_deliver: int | None) -> bool:
@@ -71,6 +83,7 @@ def decide(
     max_deliver: int | None,
     job_id_known: bool,
     retry_after: float | None = None,
+    jitter: float = 0.5,
 ) -> Decision:
     """The decision for a message handled as `handled` on its `delivered`-th delivery."""
     if handled is Handled.FINISHED:
@@ -84,10 +97,10 @@ def decide(
         return Decision(Action.NAK)
     if handled is Handled.BUSY:
         # The holder publishes the result and acks; another copy must never be failed.
-        return Decision(Action.NAK, delay=backoff(delivered, retry_after))
+        return Decision(Action.NAK, delay=backoff(delivered, retry_after, jitter))
     if is_last_delivery(delivered, max_deliver):
         return Decision(Action.ACK, publish_failed=job_id_known, dead_letter=True)
-    return Decision(Action.NAK, delay=backoff(delivered, retry_after))
+    return Decision(Action.NAK, delay=backoff(delivered, retry_after, jitter))
 
 
 # HTTP has no redelivery: the caller retries. Status codes per outcome of `POST /`.

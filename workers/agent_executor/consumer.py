@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -212,6 +213,7 @@ class JobConsumer:
             max_deliver=self.max_deliver,
             job_id_known=handling.job_id is not None,
             retry_after=handling.retry_after,
+            jitter=random.random(),  # noqa: S311 - spreads retries, not a secret
         )
 
     async def _settle(self, msg: Msg, handling: Handling, delivered: int) -> None:
