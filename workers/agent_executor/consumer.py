@@ -27,6 +27,7 @@ from nats.js.errors import FetchTimeoutError
 from contract.jobs import is_valid_job_id
 from contract.nats import CANCEL_PREFIX
 from workers.agent_executor.acks import Action, Decision, Handled, decide
+from workers.agent_executor.governance import GOVERNANCE
 from workers.agent_executor.handling import Handling, conflict, handle
 from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, REDELIVERIES
 from workers.agent_executor.results import ResultPublisher
@@ -278,11 +279,17 @@ class JobConsumer:
         if decision.dead_letter:
             key = handling.job_id or _sequence_key(msg)
             DEAD_LETTERS.labels(type=handling.error_type or "Unknown").inc()
-            return await _retrying(
+            stored = await _retrying(
                 lambda: self.publisher.dead_letter(
                     key, msg.data, dict(msg.headers or {}), reason, handling.error_type
                 )
             )
+            if stored:
+                # After the copy exists, so whoever is alerted finds it on agent.dlq.<key>.
+                GOVERNANCE.escalate(
+                    key, handling.job_id, reason, handling.error_type, delivered, self.max_deliver
+                )
+            return stored
         return True
 
     async def _record_failure(

@@ -13,7 +13,7 @@ import structlog
 
 from workers.agent_executor.acks import Handled
 from workers.agent_executor.envelope import InvalidEventError, body_digest, parse_message
-from workers.agent_executor.metrics import GOVERNANCE_VIOLATIONS
+from workers.agent_executor.governance import GOVERNANCE
 from workers.agent_executor.runner import (
     BUSY,
     JobIdConflictError,
@@ -95,7 +95,7 @@ async def handle(runner: Runner, body: bytes, headers: dict[str, str]) -> Handli
 def conflict(job_id: str, message: str, traceparent: str | None = None) -> Handling:
     """A job id used for another job: counted as a governance violation, never run."""
     log.warning("job id conflict", job_id=job_id)
-    GOVERNANCE_VIOLATIONS.labels(kind=JobIdConflictError.type).inc()
+    GOVERNANCE.report(job_id, "JobIdConflict", message)
     return Handling(
         Handled.CONFLICT,
         job_id,
