@@ -23,7 +23,6 @@ FLUSH_CACHE_SUBJECT = CONTROL_PREFIX + FLUSH_CACHE
 # The largest per-run budget set_budget accepts: a typo of a few zeros is refused.
 MAX_TOKEN_BUDGET_PER_RUN = 1_000_000_000
 INVALID_COMMAND = "InvalidCommand"
-UNKNOWN_COMMAND = "UnknownCommand"
 COMMAND_FAILED = "CommandFailed"
 
 

@@ -15,7 +15,6 @@ from workers.agent_executor.agent.ports import (
     BudgetExceededError,
     InvalidAgentDefinitionError,
 )
-from workers.agent_executor.control import Route, refusal, route
 from workers.agent_executor.governance import violation_of
 from workers.agent_executor.runner import (
     JobCancelledError,
@@ -124,27 +123,6 @@ def test_a_refusal_never_echoes_the_body() -> None:
     with pytest.raises(control.InvalidCommandError) as refused:
         control.parse_command("set_budget", json.dumps({"token_budget_per_run": secret}).encode())
     assert secret not in str(refused.value)
-
-
-@pytest.mark.parametrize(
-    ("subject", "expected", "error_type"),
-    [
-        ("agent.control.flush_cache", Route.FLUSH_CACHE, None),
-        ("agent.control.set_budget", Route.SET_BUDGET_ELSEWHERE, None),
-        ("agent.control.heartbeat", Route.NOT_OURS, None),
-        ("agent.control.escalate", Route.NOT_OURS, None),
-        ("agent.control.cancel", Route.CANCEL_WITHOUT_ID, "InvalidCommand"),
-        ("agent.control.set_budgett", Route.UNKNOWN, "UnknownCommand"),
-        ("agent.control.reboot", Route.UNKNOWN, "UnknownCommand"),
-    ],
-)
-def test_where_a_control_subject_goes(
-    subject: str, expected: Route, error_type: str | None
-) -> None:
-    taken = route(subject)
-    assert taken is expected
-    error = refusal(taken, subject)
-    assert (error.type if error else None) == error_type
 
 
 def _allows(grants: tuple[str, ...], subject: str) -> bool:

@@ -13,7 +13,12 @@ How each reaches the workers (core NATS, inside the tenant's account):
 A command sent as a request is answered with a `ControlReply`; an invalid body gets
 `ok: false` and its error, and is logged; nothing a producer sends can stop the listener.
 `cancel` and `heartbeat` are handled elsewhere (consumer.py and the heartbeat module);
-`agent.control.escalate` is the worker's own announcement, not a command.
+`agent.control.escalate` is the worker's own announcement, not a command. A request to a
+subject nobody listens to (a misspelt command) gets NATS's "no responders" at once.
+
+Each command has a subscription of its own, never a wildcard over `agent.control.*`: when
+two subscriptions of one connection receive the same request, the server refuses the
+reply under `allow_responses` (the production grants), and the requester times out.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from enum import Enum
 from typing import Any
 
 import structlog
@@ -30,7 +34,6 @@ from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
 
 from contract import control
-from contract.governance import ESCALATE_SUBJECT
 from contract.nats import CONTROL_PREFIX
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.search import forget_compiled_patterns
@@ -42,50 +45,6 @@ from workers.agent_executor.budget_override import (
 )
 
 log = structlog.get_logger()
-
-COMMANDS_SUBJECT = CONTROL_PREFIX + "*"
-
-
-class Route(Enum):
-    """What this module does with a message on `agent.control.<token>`."""
-
-    FLUSH_CACHE = "flush_cache"
-    # Heard on the queue subscription, not the fan-out one.
-    SET_BUDGET_ELSEWHERE = "set_budget_elsewhere"
-    # Someone else's: heartbeat (its own subscription), escalate (the workers' announcement).
-    NOT_OURS = "not_ours"
-    CANCEL_WITHOUT_ID = "cancel_without_id"
-    UNKNOWN = "unknown"
-
-
-def route(subject: str) -> Route:
-    """Where a message on a one-token control subject goes."""
-    command = subject.removeprefix(CONTROL_PREFIX)
-    if command == control.FLUSH_CACHE:
-        return Route.FLUSH_CACHE
-    if command == control.SET_BUDGET:
-        return Route.SET_BUDGET_ELSEWHERE
-    if command == "heartbeat" or subject == ESCALATE_SUBJECT:
-        return Route.NOT_OURS
-    if command == "cancel":
-        return Route.CANCEL_WITHOUT_ID
-    return Route.UNKNOWN
-
-
-def refusal(route_taken: Route, subject: str) -> control.ControlError | None:
-    """The error a request on `subject` is answered with, or None when it is not refused."""
-    if route_taken is Route.CANCEL_WITHOUT_ID:
-        return control.ControlError(
-            message=f"cancel names its job in the subject: {CONTROL_PREFIX}cancel.<job_id>",
-            type=control.INVALID_COMMAND,
-        )
-    if route_taken is Route.UNKNOWN:
-        known = ", ".join(("cancel.<job_id>", "heartbeat", control.SET_BUDGET, control.FLUSH_CACHE))
-        return control.ControlError(
-            message=f"unknown control command {subject!r}; the commands are: {known}",
-            type=control.UNKNOWN_COMMAND,
-        )
-    return None
 
 
 class ControlCommands:
@@ -119,7 +78,7 @@ class ControlCommands:
             await self.nc.subscribe(
                 control.SET_BUDGET_SUBJECT, queue=self.queue, cb=self._on_set_budget
             ),
-            await self.nc.subscribe(COMMANDS_SUBJECT, cb=self._on_command),
+            await self.nc.subscribe(control.FLUSH_CACHE_SUBJECT, cb=self._on_flush_cache),
         ]
         self.refresher = asyncio.create_task(self._refresh_forever(), name="budget-refresh")
         log.info("per-run token budget", tokens=self.budget.tokens, override=self.budget.override)
@@ -181,31 +140,22 @@ class ControlCommands:
                 msg, control.SET_BUDGET, f"set_budget failed: {exc}", control.COMMAND_FAILED
             )
 
-    async def _on_command(self, msg: Msg) -> None:
-        taken = route(msg.subject)
-        try:
-            if taken is Route.FLUSH_CACHE:
-                await self._flush_cache(msg)
-                return
-            error = refusal(taken, msg.subject)
-            if error is not None:
-                await self._refuse(msg, msg.subject, error.message, error.type)
-        except Exception as exc:
-            log.exception("control command failed", subject=msg.subject)
-            await self._refuse(msg, msg.subject, f"command failed: {exc}", control.COMMAND_FAILED)
-
-    async def _flush_cache(self, msg: Msg) -> None:
+    async def _on_flush_cache(self, msg: Msg) -> None:
         try:
             control.parse_command(control.FLUSH_CACHE, msg.data)
+            dropped = {
+                "model_clients": await self.llm.flush(),
+                "glob_patterns": forget_compiled_patterns(),
+            }
+            log.info("flush_cache", **dropped)
+            await self._reply(msg, control.FLUSH_CACHE, result={"dropped": dropped})
         except control.InvalidCommandError as exc:
             await self._refuse(msg, control.FLUSH_CACHE, str(exc), control.INVALID_COMMAND)
-            return
-        dropped = {
-            "model_clients": await self.llm.flush(),
-            "glob_patterns": forget_compiled_patterns(),
-        }
-        log.info("flush_cache", **dropped)
-        await self._reply(msg, control.FLUSH_CACHE, result={"dropped": dropped})
+        except Exception as exc:
+            log.exception("flush_cache failed")
+            await self._refuse(
+                msg, control.FLUSH_CACHE, f"flush_cache failed: {exc}", control.COMMAND_FAILED
+            )
 
     async def _refuse(self, msg: Msg, command: str, message: str, kind: str) -> None:
         # The producer's body is not logged: only what was wrong with it.
