@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.governance import ESCALATE_SUBJECT
 from contract.nats import (
+    CANCEL_PREFIX,
+    CONTROL_COMMANDS,
     CONTROL_PREFIX,
     DLQ_PREFIX,
     DLQ_STREAM,
@@ -72,8 +75,8 @@ _JS_LOOKUPS = (
 # A worker takes jobs from a consumer that already exists (it binds, never creates,
 # deletes or purges), acks/naks/terms them and extends them with in_progress; publishes
 # results, dead letters, heartbeats and governance events; submits jobs for POST /jobs;
-# publishes cancels for DELETE /jobs and listens to every control command, answering
-# the ones that are requests (heartbeat).
+# publishes cancels for DELETE /jobs and escalations (agent.control.escalate), and listens
+# to every control command, answering the ones sent as requests.
 WORKER = Permissions(
     publish=(
         *_JS_LOOKUPS,
@@ -91,14 +94,21 @@ WORKER = Permissions(
     allow_responses=True,
 )
 
+# The control commands a producer may send: cancel.<job_id> and the others by name. Not
+# `agent.control.>`: `agent.control.escalate` is the workers' announcement, never a producer's.
+PRODUCER_COMMANDS = (
+    CANCEL_PREFIX + "*",
+    *(CONTROL_PREFIX + command for command in CONTROL_COMMANDS if command != "cancel"),
+)
+
 # A producer submits jobs, sends control commands, and reads results, dead letters,
-# heartbeats and governance events, live or replayed from the status and dead-letter
-# streams. It can never take a job from the execution stream.
+# heartbeats, governance events and escalations, live or replayed from the status and
+# dead-letter streams. It can never take a job from the execution stream.
 PRODUCER = Permissions(
     publish=(
         *_JS_LOOKUPS,
         "agent.execute.>",
-        CONTROL_PREFIX + ">",
+        *PRODUCER_COMMANDS,
         *_read_stream(STATUS_STREAM),
         *_read_stream(DLQ_STREAM),
     ),
@@ -108,6 +118,7 @@ PRODUCER = Permissions(
         DLQ_PREFIX + ">",
         HEARTBEAT_PREFIX + ">",
         GOVERNANCE_PREFIX + ">",
+        ESCALATE_SUBJECT,
     ),
 )
 

@@ -188,3 +188,57 @@ def test_the_env_fallback_list_is_read_by_from_env(fake: FakeOpenAI) -> None:
     fake.script(error(503, model="gpt-test"))
     env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url, "LLM_FALLBACK_MODELS": "o3"}
     assert _complete(LLMClient.from_env(env)).answered_by == "o3"
+
+
+def test_flush_drops_the_clients_and_closes_one_in_use_only_after_its_call(
+    fake: FakeOpenAI,
+) -> None:
+    # flush_cache while a job streams a reply: that reply completes, its client is closed
+    # after it, and the next call gets a new client.
+    fake.script(text("slow answer", latency=1.0), text("next"))
+    client = _client(fake)
+
+    async def on_delta(delta: str, raw: dict[str, Any]) -> None:
+        return None
+
+    async def scenario() -> tuple[str, bool, bool, str, bool]:
+        try:
+            running = asyncio.create_task(client.complete(OPENAI_MODEL, USER, [], on_delta))
+            for _ in range(500):  # until the request is at the server
+                if fake.request_count:
+                    break
+                await asyncio.sleep(0.01)
+            in_use = client.client_for("openai")
+            dropped = await client.flush()
+            closed_during = in_use.is_closed()
+            first = await running
+            closed_after = in_use.is_closed()
+            second = await client.complete(OPENAI_MODEL, USER, [], on_delta)
+            rebuilt = client.client_for("openai") is not in_use
+            assert dropped == 1
+            return first.content, closed_during, closed_after, second.content, rebuilt
+        finally:
+            await client.aclose()
+
+    first, closed_during, closed_after, second, rebuilt = asyncio.run(scenario())
+    assert (first, closed_during, closed_after) == ("slow answer", False, True)
+    assert (second, rebuilt) == ("next", True)
+
+
+def test_flush_closes_idle_clients_at_once(fake: FakeOpenAI) -> None:
+    fake.script(text("done"))
+    client = _client(fake)
+
+    async def scenario() -> tuple[int, bool, int]:
+        try:
+            await client.complete(OPENAI_MODEL, USER, [], _ignore)
+            idle = client.client_for("openai")
+            return await client.flush(), idle.is_closed(), await client.flush()
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == (1, True, 0)
+
+
+async def _ignore(delta: str, raw: dict[str, Any]) -> None:
+    return None

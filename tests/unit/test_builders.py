@@ -9,6 +9,7 @@ import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from contract import env
 from functions.agent_executor import names
 from functions.agent_executor.builders.deployment import build_deployment
 from functions.agent_executor.builders.nats_jetstream import build_consumer, build_stream
@@ -257,9 +258,11 @@ def test_secret_keys_follow_the_contract_variables() -> None:
     assert names_in_order.index(POSTGRES_KEYS[0]) > names_in_order.index(CONTRACT_ENV[-1])
     assert secret_vars == [
         *POSTGRES_KEYS,
+        *env.POSTGRES_TLS_KEYS,
         "DRAGONFLY_HOST",
         "DRAGONFLY_PORT",
         "DRAGONFLY_PASSWORD",
+        *env.DRAGONFLY_TLS_KEYS,
         *LLM_KEYS,
         *NATS_KEYS,
     ]
@@ -383,8 +386,9 @@ def test_migrations_use_the_worker_image_and_the_database_env() -> None:
 
     assert init["image"] == containers[names.CONTAINER]["image"] == spec.image
     assert init["command"] == ["/bin/migrate", "-v"]
-    assert [e["name"] for e in init["env"]] == POSTGRES_KEYS
-    assert init["env"] == [_env(containers[names.CONTAINER])[k] for k in POSTGRES_KEYS]
+    database = [*POSTGRES_KEYS, *env.POSTGRES_TLS_KEYS]
+    assert [e["name"] for e in init["env"]] == database
+    assert init["env"] == [_env(containers[names.CONTAINER])[k] for k in database]
 
 
 # --- Scaling modes and ScaledObject ------------------------------------------------------------

@@ -320,7 +320,10 @@ def test_the_postgres_connection_secret_has_exactly_the_contract_keys() -> None:
     assert secret["metadata"]["name"] == "pg"
     assert secret["type"] == "Opaque"
     assert sorted(values) == sorted(env.POSTGRES_CONNECTION_KEYS)
-    assert set(values) == {*env.POSTGRES_KEYS, env.DATABASE_URL}
+    assert set(values) == {*env.POSTGRES_KEYS, env.POSTGRES_SSLMODE, env.DATABASE_URL}
+    # CloudNativePG always serves TLS: the executor and psql require it.
+    assert values[env.POSTGRES_SSLMODE] == "require"
+    assert values[env.DATABASE_URL].endswith("?sslmode=require")
     assert values["POSTGRES_HOST"] == "db-rw.team-a.svc"
     assert values["POSTGRES_PORT"] == "5432"
     assert values["POSTGRES_DB"] == "orders"

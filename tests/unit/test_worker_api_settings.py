@@ -93,7 +93,7 @@ def test_the_worker_listens_on_host(
         server.started = True
 
     monkeypatch.setattr(uvicorn.Server, "run", serve)
-    monkeypatch.setattr(worker_main, "configure", lambda level: None)
+    monkeypatch.setattr(worker_main, "configure", lambda *_, **__: None)
     if host is not None:
         monkeypatch.setenv("HOST", host)
 

@@ -285,7 +285,10 @@ def test_a_second_job_with_the_same_id_is_dead_lettered_and_never_gets_a_result(
     assert len(asyncio.run(results(nats.url, "test-job-001"))) == 1
     assert fake.request_count == 1
     metrics = httpx.get(f"{worker.url}/metrics").text
-    assert 'agent_executor_governance_violations_total{kind="JobIdConflict"} 1.0' in metrics
+    assert (
+        'agent_executor_governance_violations_total{severity="high",type="JobIdConflict"} 1.0'
+        in metrics
+    )
 
     again = httpx.post(f"{worker.url}/", json=cloudevent(second))
     assert again.status_code == 409

@@ -6,22 +6,25 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from workers.agent_executor.agent.ports import BudgetExceededError
+from workers.agent_executor.budget_override import PerRunBudget
 from workers.agent_executor.metrics import BUDGET_USED, LLM_TOKENS
 
 
 class PostgresBudget:
     """A TokenBudget for one run, charging the shared daily counter."""
 
-    def __init__(self, pool: AsyncConnectionPool, per_run: int | None, daily: int | None) -> None:
+    def __init__(self, pool: AsyncConnectionPool, per_run: PerRunBudget, daily: int | None) -> None:
         self.pool = pool
         self.per_run = per_run
         self.daily = daily
 
     async def before_call(self, run_tokens: int) -> None:
         """Refuse another LLM call once either budget is spent."""
-        if self.per_run is not None and run_tokens >= self.per_run:
+        # Read at every call: a set_budget override takes effect on running jobs too.
+        per_run = self.per_run.tokens
+        if per_run is not None and run_tokens >= per_run:
             raise BudgetExceededError(
-                f"per-run token budget exhausted: {run_tokens} of {self.per_run} tokens used"
+                f"per-run token budget exhausted: {run_tokens} of {per_run} tokens used"
             )
         if self.daily is None:
             return
@@ -34,7 +37,8 @@ class PostgresBudget:
         BUDGET_USED.labels(scope="daily").set(min(1.0, used / self.daily))
         if used >= self.daily:
             raise BudgetExceededError(
-                f"daily token budget exhausted: {used} of {self.daily} tokens used today (UTC)"
+                f"daily token budget exhausted: {used} of {self.daily} tokens used today (UTC)",
+                scope="daily",
             )
 
     async def record(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:

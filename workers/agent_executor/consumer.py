@@ -28,6 +28,7 @@ from nats.js.errors import FetchTimeoutError
 from contract.jobs import is_valid_job_id
 from contract.nats import CANCEL_PREFIX
 from workers.agent_executor.acks import Action, Decision, Handled, decide
+from workers.agent_executor.governance import GOVERNANCE
 from workers.agent_executor.handling import Handling, conflict, handle
 from workers.agent_executor.logs import job_context
 from workers.agent_executor.metrics import DEAD_LETTERS, JOBS, NATS_MESSAGES, REDELIVERIES
@@ -295,6 +296,10 @@ class JobConsumer:
             if copied:  # counted once the copy is in the stream, not when it was attempted
                 DEAD_LETTERS.labels(reason=handling.error_type or "Unknown").inc()
                 NATS_MESSAGES.labels(action="dead_lettered").inc()
+                # After the copy exists, so whoever is alerted finds it on agent.dlq.<key>.
+                GOVERNANCE.escalate(
+                    key, handling.job_id, reason, handling.error_type, delivered, self.max_deliver
+                )
             return copied
         return True
 

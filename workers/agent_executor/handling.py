@@ -22,8 +22,8 @@ from workers.agent_executor.envelope import (
     body_digest,
     parse_message,
 )
+from workers.agent_executor.governance import GOVERNANCE
 from workers.agent_executor.logs import job_context
-from workers.agent_executor.metrics import GOVERNANCE_VIOLATIONS
 from workers.agent_executor.runner import (
     BUSY,
     JobIdConflictError,
@@ -141,7 +141,7 @@ async def _run(runner: Runner, envelope: Envelope, traceparent: str | None) -> H
 def conflict(job_id: str, message: str, traceparent: str | None = None) -> Handling:
     """A job id used for another job: counted as a governance violation, never run."""
     log.warning("job id conflict", job_id=job_id)
-    GOVERNANCE_VIOLATIONS.labels(kind=JobIdConflictError.type).inc()
+    GOVERNANCE.report(job_id, "JobIdConflict", message)
     return Handling(
         Handled.CONFLICT,
         job_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from contract import governance
 from workers.agent_executor.running_jobs import RunningJobs
 
 JOBS = Counter("agent_executor_jobs_total", "Jobs finished, by outcome.", ["outcome"])
@@ -27,11 +28,6 @@ DEAD_LETTERS = Counter(
     "agent_executor_dead_letters_total",
     "Messages copied to the dead-letter stream, by reason (the error type).",
     ["reason"],
-)
-GOVERNANCE_VIOLATIONS = Counter(
-    "agent_executor_governance_violations_total",
-    "Policy violations, by kind (e.g. JobIdConflict).",
-    ["kind"],
 )
 REDELIVERIES = Counter("agent_executor_redeliveries_total", "Messages delivered more than once.")
 LLM_TOKENS = Counter("agent_executor_llm_tokens_total", "LLM tokens used.", ["model", "kind"])
@@ -84,4 +80,21 @@ HEALTH = Gauge(
     "agent_executor_health",
     "1 when PostgreSQL, Redis/Dragonfly and NATS all answered the last check (/ready, or "
     "the periodic one), else 0.",
+)
+# Governance (DESIGN section 6, "Control and governance"): violations by type and severity,
+# every series from the start (SEVERITY_OF in contract/governance.py), and the per-run token
+# budget in force after any set_budget (0: none).
+GOVERNANCE_VIOLATIONS = Counter(
+    "agent_executor_governance_violations_total",
+    "Policy violations published on agent.governance.violation, by type and severity.",
+    ["type", "severity"],
+)
+for _type, _severity in governance.SEVERITY_OF.items():
+    GOVERNANCE_VIOLATIONS.labels(type=_type, severity=_severity)
+GOVERNANCE_VIOLATIONS.labels(
+    type=governance.BUDGET_EXCEEDED, severity=governance.DAILY_BUDGET_SEVERITY
+)
+TOKEN_BUDGET_PER_RUN = Gauge(
+    "agent_executor_token_budget_per_run",
+    "Per-run token budget in force (TOKEN_BUDGET_PER_RUN or the set_budget override; 0: none).",
 )

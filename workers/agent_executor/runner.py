@@ -34,7 +34,9 @@ from workers.agent_executor.agent.graph import (
 from workers.agent_executor.agent.llm import LLMClient
 from workers.agent_executor.agent.ports import AgentError
 from workers.agent_executor.budget import PostgresBudget
+from workers.agent_executor.budget_override import PerRunBudget
 from workers.agent_executor.envelope import JobExecutionEvent
+from workers.agent_executor.governance import GOVERNANCE, violation_of
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.ledger import JobRecord, Ledger
 from workers.agent_executor.metrics import IN_FLIGHT, JOB_DURATION, JOBS, RUNNING_JOBS
@@ -144,6 +146,29 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+class _JobPolicy:
+    """The run's PolicyReporter: what the agent refuses is reported as this job's violation.
+
+    A refused tool is reported once per attempt: a model that calls it again and again is
+    one violation, not one per call.
+    """
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.refused: set[str] = set()
+
+    def tool_script_refused(self, tool: str) -> None:
+        if tool in self.refused:
+            return
+        self.refused.add(tool)
+        GOVERNANCE.report(
+            self.job_id,
+            "ToolScriptRefused",
+            f"tool '{tool}' has a script and tool scripts are disabled (ALLOW_TOOL_SCRIPTS=false)",
+            tool=tool,
+        )
+
+
 class Runner:
     """Executes jobs against the shared pool, checkpointer, Redis and LLM client."""
 
@@ -168,6 +193,8 @@ class Runner:
             allow_tool_scripts=settings.ALLOW_TOOL_SCRIPTS,
             script_timeout=settings.TOOL_SCRIPT_TIMEOUT_SECONDS,
         ).compile(checkpointer=saver)
+        # TOKEN_BUDGET_PER_RUN, or set_budget's override (kept current by ControlCommands).
+        self.per_run_budget = PerRunBudget(settings.TOKEN_BUDGET_PER_RUN)
         self.running: set[str] = set()
         # Jobs running here that must stop at their next step.
         self.cancelled: set[str] = set()
@@ -244,6 +271,9 @@ class Runner:
             outcome: Outcome = "completed"
         except AgentError as exc:
             data, outcome = failure(str(exc), exc.type), "failed"
+            violation = violation_of(exc)
+            if violation is not None:
+                GOVERNANCE.violation(job.job_id, violation)
         except Exception as exc:
             transient = classify(exc)
             if transient is not None:
@@ -300,10 +330,8 @@ class Runner:
         self, job: JobExecutionEvent, events: RedisEvents, *, first_attempt: bool
     ) -> dict[str, Any]:
         definition = parse_definition(job.agent_definition)
-        budget = PostgresBudget(
-            self.pool, self.settings.TOKEN_BUDGET_PER_RUN, self.settings.DAILY_TOKEN_BUDGET
-        )
-        context = RunContext(definition, events, budget)
+        budget = PostgresBudget(self.pool, self.per_run_budget, self.settings.DAILY_TOKEN_BUDGET)
+        context = RunContext(definition, events, budget, _JobPolicy(job.job_id))
         max_steps = self.settings.JOB_MAX_STEPS
         config: RunnableConfig = {"configurable": {"thread_id": job.job_id}}
         # No earlier attempt (the ledger counts them), so no checkpoint to look for.

@@ -19,7 +19,9 @@ from starlette.requests import HTTPConnection
 
 from contract.nats import PLATFORM_STREAMS
 from workers.agent_executor.consumer import JobConsumer
+from workers.agent_executor.control import ControlCommands
 from workers.agent_executor.db_pool import connection_pool
+from workers.agent_executor.governance import GOVERNANCE
 from workers.agent_executor.job_locks import JobLocks
 from workers.agent_executor.metered_llm import MeteredLLMClient
 from workers.agent_executor.metrics import NATS_ERROR_KINDS, NATS_ERRORS
@@ -76,6 +78,7 @@ class Services:
         return self.job_subject
 
     consumer: JobConsumer | None = None
+    control: ControlCommands | None = None
 
 
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
@@ -152,11 +155,26 @@ async def connect(settings: Settings) -> Services:
     events.start()
     runner = Runner(settings, pool, saver, events, llm, JobLocks(settings.postgres_dsn))
     publisher = ResultPublisher(js, lambda: nc.max_payload)
-    return Services(settings, pool, redis, nc, js, runner, publisher)
+    services = Services(settings, pool, redis, nc, js, runner, publisher)
+    # Governance and control (set_budget, flush_cache): agent.governance.*, agent.control.*.
+    GOVERNANCE.attach(nc)
+    services.control = ControlCommands(
+        nc,
+        pool,
+        runner.per_run_budget,
+        llm,
+        queue=settings.NATS_CONSUMER_GROUP,
+        refresh_seconds=settings.BUDGET_REFRESH_SECONDS,
+    )
+    await services.control.start()
+    return services
 
 
 async def close(services: Services) -> None:
     """Drain NATS and close the stores, in that order."""
+    if services.control is not None:
+        await services.control.stop()
+    await GOVERNANCE.flush()
     with contextlib.suppress(Exception):
         await services.nc.drain()
     await services.runner.events.close()

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
 
     TOKEN_BUDGET_PER_RUN: int | None = Field(default=None, ge=1)
     DAILY_TOKEN_BUDGET: int | None = Field(default=None, ge=1)
+    # How often a worker re-reads the set_budget override the others may have stored.
+    BUDGET_REFRESH_SECONDS: float = Field(default=10, gt=0, le=3600)
 
     ALLOW_TOOL_SCRIPTS: bool = False
     TOOL_SCRIPT_TIMEOUT_SECONDS: float = Field(default=30, gt=0)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -54,7 +54,13 @@ from workers.agent_executor.agent.files import (
     now_iso,
 )
 from workers.agent_executor.agent.llm import LLMClient
-from workers.agent_executor.agent.ports import AgentError, EventSink, TokenBudget
+from workers.agent_executor.agent.ports import (
+    AgentError,
+    EventSink,
+    NoPolicyReporter,
+    PolicyReporter,
+    TokenBudget,
+)
 from workers.agent_executor.agent.scripts import run_tool_script
 from workers.agent_executor.agent.telemetry import mark_error, tool_span
 from workers.agent_executor.agent.tool_protocol import not_a_tool
@@ -289,6 +295,7 @@ class RunContext:
     definition: AgentDefinition
     events: EventSink
     budget: TokenBudget
+    policy: PolicyReporter = field(default_factory=NoPolicyReporter)
 
 
 async def route(state: AgentState) -> Literal["llm", "tools", "__end__"]:
@@ -470,6 +477,8 @@ class _Agent:
                 else:
                     tool = definition.tool_definition(name)
                     assert tool is not None
+                    if not self.allow_tool_scripts:
+                        run.policy.tool_script_refused(name)
                     text = await run_tool_script(
                         name,
                         tool.runtime.script,

@@ -133,6 +133,10 @@ class LLMClient:
         }
         self._timeout = timeout
         self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
+        # Calls in progress per client, and the clients `flush` dropped while they were in
+        # use: those are closed when their last call ends, never under a running call.
+        self._calls: dict[AsyncOpenAI, int] = {}
+        self._retired: set[AsyncOpenAI] = set()
 
     @classmethod
     def from_env(
@@ -169,9 +173,24 @@ class LLMClient:
             self._clients[key] = client
         return client
 
+    async def flush(self) -> int:
+        """Drop every cached SDK client (and its connections); return how many were dropped.
+
+        The next call builds a new client. A client still serving a call is closed when
+        that call ends, so a flush never breaks a running job.
+        """
+        dropped, self._clients = list(self._clients.values()), {}
+        for client in dropped:
+            if self._calls.get(client):
+                self._retired.add(client)
+            else:
+                await client.close()
+        return len(dropped)
+
     async def aclose(self) -> None:
         """Close every SDK client's connection pool."""
-        clients, self._clients = list(self._clients.values()), {}
+        clients, self._clients = [*self._clients.values(), *self._retired], {}
+        self._retired = set()
         for client in clients:
             await client.close()
 
@@ -212,6 +231,25 @@ class LLMClient:
     ) -> LLMResult:
         """Stream one chat completion from exactly `model_cfg`, no fallback."""
         client = self.client_for(model_cfg.provider)
+        self._calls[client] = self._calls.get(client, 0) + 1
+        try:
+            return await self._stream(client, model_cfg, messages, tools, on_delta)
+        finally:
+            self._calls[client] -= 1
+            if not self._calls[client]:
+                del self._calls[client]
+                if client in self._retired:
+                    self._retired.discard(client)
+                    await client.close()
+
+    async def _stream(
+        self,
+        client: AsyncOpenAI,
+        model_cfg: ModelConfig,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        on_delta: OnDelta,
+    ) -> LLMResult:
         body: dict[str, Any] = {
             "model": model_cfg.model,
             "messages": messages,

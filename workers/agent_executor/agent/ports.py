@@ -27,6 +27,20 @@ class TokenBudget(Protocol):
         """Charge a finished call's usage."""
 
 
+class PolicyReporter(Protocol):
+    """Told when a run does something the worker's policy refuses; must never raise."""
+
+    def tool_script_refused(self, tool: str) -> None:
+        """A tool script was called while ALLOW_TOOL_SCRIPTS is off."""
+
+
+class NoPolicyReporter:
+    """A PolicyReporter that reports nowhere (tests and benchmarks of the agent alone)."""
+
+    def tool_script_refused(self, tool: str) -> None:
+        """Nothing to report to."""
+
+
 class AgentError(Exception):
     """A job-level failure with a stable `type` for the failed result event."""
 
@@ -43,6 +57,11 @@ class BudgetExceededError(AgentError):
     """A token budget is spent; the job fails with this type and is not retried."""
 
     type = "BudgetExceeded"
+
+    def __init__(self, message: str, scope: str = "per_run") -> None:
+        super().__init__(message)
+        # Which budget: `per_run` or `daily` (the daily one stops every job: more severe).
+        self.scope = scope
 
 
 class ToolScriptError(AgentError):

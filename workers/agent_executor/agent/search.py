@@ -163,6 +163,13 @@ def _compile(pattern: str) -> tuple[tuple[tuple[Piece, ...] | None, ...], ...]:
     )
 
 
+def forget_compiled_patterns() -> int:
+    """Drop the compiled glob patterns (the `flush_cache` control command); return how many."""
+    count = _compile.cache_info().currsize
+    _compile.cache_clear()
+    return count
+
+
 def glob_matches(pattern: str, path: str) -> bool:
     """Whether the relative `path` matches the glob `pattern` (see the module docstring)."""
     names = path.split("/")
