@@ -20,6 +20,7 @@ from contract.nats import (
     DLQ_STREAM,
     GOVERNANCE_PREFIX,
     HEARTBEAT_PREFIX,
+    HEARTBEAT_STREAM,
     STATUS_STREAM,
 )
 
@@ -92,8 +93,8 @@ WORKER = Permissions(
 )
 
 # A producer submits jobs, sends control commands, and reads results, dead letters,
-# heartbeats and governance events, live or replayed from the status and dead-letter
-# streams. It can never take a job from the execution stream.
+# heartbeats and governance events, live or replayed from the status, dead-letter and
+# heartbeat streams (`agentplane status` reads each pod's newest heartbeat). It can never take a job from the execution stream.
 PRODUCER = Permissions(
     publish=(
         *_JS_LOOKUPS,
@@ -101,6 +102,7 @@ PRODUCER = Permissions(
         CONTROL_PREFIX + ">",
         *_read_stream(STATUS_STREAM),
         *_read_stream(DLQ_STREAM),
+        *_read_stream(HEARTBEAT_STREAM),
     ),
     subscribe=(
         INBOX,
