@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract.nats import CONTROL_PREFIX, HEARTBEAT_PREFIX
 
-HEARTBEAT_TYPE = "dev.my-platform.agent.heartbeat"
+HEARTBEAT_TYPE: Literal["dev.my-platform.agent.heartbeat"] = "dev.my-platform.agent.heartbeat"
 HEARTBEAT_SOURCE = "agent-executor-service"
 HEARTBEAT_CONTROL_SUBJECT = CONTROL_PREFIX + "heartbeat"
 DEFAULT_HEARTBEAT_SECONDS = 15.0
@@ -70,7 +70,8 @@ class WorkerStatus(BaseModel):
     jobs_per_minute: float = Field(ge=0, description="Jobs finished per minute, recent minutes.")
     tokens_today: int = Field(ge=0)
     last_activity_at: datetime | None = Field(
-        default=None, description="When this pod was last seen starting, running or finishing a job."
+        default=None,
+        description="When this pod was last seen starting, running or finishing a job.",
     )
     sent_at: datetime = Field(description="When this status was taken.")
 

@@ -94,7 +94,8 @@ WORKER = Permissions(
 
 # A producer submits jobs, sends control commands, and reads results, dead letters,
 # heartbeats and governance events, live or replayed from the status, dead-letter and
-# heartbeat streams (`agentplane status` reads each pod's newest heartbeat). It can never take a job from the execution stream.
+# heartbeat streams (`agentplane status` reads each pod's newest heartbeat). It can never
+# take a job from the execution stream.
 PRODUCER = Permissions(
     publish=(
         *_JS_LOOKUPS,

@@ -19,6 +19,7 @@ from workers.agent_executor.api import (
 )
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.draining import Draining
+from workers.agent_executor.heartbeats import Heartbeats
 from workers.agent_executor.services import close, connect
 from workers.agent_executor.settings import Settings
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
                 config, services.nc, services.js, services.runner, services.publisher
             )
             await services.consumer.start()
+            heartbeats = Heartbeats(config, services.nc, services.js)
+            await heartbeats.start()
         app.state.services = services
         log.info(
             "worker started", concurrency=config.WORKER_CONCURRENCY, stream=config.NATS_STREAM_NAME
@@ -59,8 +62,12 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         try:
             yield
         finally:
+            if consume:
+                heartbeats.draining()
             if services.consumer is not None:
                 await services.consumer.stop()
+            if consume:
+                await heartbeats.stop()
             await close(services)
             log.info("worker stopped")
 

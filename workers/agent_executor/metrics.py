@@ -58,3 +58,15 @@ NATS_ERRORS = Counter(
 NATS_ERROR_KINDS = ("permissions", "authorization", "other")
 for _kind in NATS_ERROR_KINDS:
     NATS_ERRORS.labels(kind=_kind)
+# Heartbeats (contract/heartbeats.py): the alert "heartbeats missing" compares the two gauges.
+HEARTBEAT_PUBLISHED = Gauge(
+    "agent_executor_heartbeat_published_timestamp_seconds",
+    "Unix time of the last heartbeat this worker published successfully.",
+)
+HEARTBEAT_INTERVAL = Gauge(
+    "agent_executor_heartbeat_interval_seconds", "How often this worker publishes a heartbeat."
+)
+HEARTBEAT_FAILURES = Counter(
+    "agent_executor_heartbeat_publish_failures_total",
+    "Heartbeats JetStream did not take (no stream, no permission, NATS down).",
+)
