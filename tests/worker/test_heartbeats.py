@@ -11,6 +11,7 @@ from collections.abc import Callable
 import httpx
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from contract.heartbeats import (
@@ -35,7 +36,7 @@ POD = {
 SUBJECT = heartbeat_subject(POD["POD_NAMESPACE"], POD["OTEL_SERVICE_NAME"], POD["POD_NAME"])
 
 
-async def nats_connect(url: str) -> nats.aio.client.Client:
+async def nats_connect(url: str) -> NatsClient:
     # The tests' `nats` fixture (the server) hides the module inside them.
     return await nats.connect(url)
 
@@ -101,7 +102,7 @@ def test_heartbeats_come_every_interval_and_the_stream_keeps_only_the_newest(
         nc = await nats_connect(nats.url)
         try:
             info = await nc.jetstream().stream_info(HEARTBEAT_STREAM)
-            return info.state.messages
+            return int(info.state.messages)
         finally:
             await nc.close()
 
