@@ -1,6 +1,6 @@
 """`agentplane`: validate, render and diff the platform's claims (AgentExecutor,
 PostgresInstance, DragonflyInstance) locally, with no cluster; submit and follow jobs on a
-running executor (`agentplane jobs`)."""
+running executor (`agentplane jobs`); see its workers' health (`agentplane status`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from functions.render.errors import RenderError
 from functions.render.gitops import GitError
 from functions.render.local_function import LocalFunction
 from functions.render.yaml_io import DocumentError, load_stream
+from functions.status_cli.commands import add_status_parser
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APIS = ROOT / "platform" / "apis"
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(handler=diff_command)
 
     add_jobs_parser(sub)
+    add_status_parser(sub)
     return parser
 
 

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # Both the `in_progress` interval of a running job and the fleet heartbeat's period.
     HEARTBEAT_SECONDS: float = Field(default=15, gt=0)
     # Who this worker is in its heartbeats (the Deployment sets them; see contract/env.py).
-    # Outside Kubernetes: the host name, namespace "default", executor OTEL_SERVICE_NAME.
+    # Outside Kubernetes: pod <host name>-<pid>, namespace "default", executor OTEL_SERVICE_NAME.
     POD_NAME: str | None = None
     POD_NAMESPACE: str | None = None
     EXECUTOR_IMAGE: str | None = None

@@ -8,6 +8,7 @@ recent minutes, tokens since 00:00 UTC, and when the pod was last seen working.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections import deque
 from dataclasses import dataclass, field
@@ -115,11 +116,13 @@ class Identity:
 
     @classmethod
     def of(cls, settings: Settings) -> Identity:
-        """From the Deployment's env; outside Kubernetes the host name and `default`."""
+        """From the Deployment's env. Outside Kubernetes: namespace `default`, and the host
+        name with the process id as the pod, so workers started side by side on one machine
+        are told apart (each pod keeps one heartbeat in the stream)."""
         return cls(
             namespace=settings.POD_NAMESPACE or DEFAULT_NAMESPACE,
             executor=settings.OTEL_SERVICE_NAME,
-            pod=settings.POD_NAME or socket.gethostname(),
+            pod=settings.POD_NAME or f"{socket.gethostname()}-{os.getpid()}",
             image=settings.EXECUTOR_IMAGE,
         )
 
