@@ -80,6 +80,7 @@ async def _fleet(args: argparse.Namespace) -> list[Pod]:
     target = resolve(api=None, nats=url, redis=None, creds=args.creds)
     assert isinstance(target, NatsTarget)  # a NATS URL given, no API URL
     client = await connect(target)
+    asked_at = datetime.now(UTC)
     try:
         if args.live:
             seen = await heartbeats.live(client, args.wait)
@@ -87,7 +88,9 @@ async def _fleet(args: argparse.Namespace) -> list[Pod]:
             seen = await heartbeats.stored(client.jetstream())
     finally:
         await client.close()
-    return pods(seen, datetime.now(UTC))
+    # A live answer is the pod's status as of the request, however long answers were
+    # collected; a stored heartbeat is as old as the stream says.
+    return pods(seen, asked_at if args.live else datetime.now(UTC))
 
 
 def _show(fleet: list[Pod], args: argparse.Namespace, *, clear: bool) -> None:
