@@ -19,6 +19,10 @@ SHUTDOWN_TIMEOUT_SECONDS = "SHUTDOWN_TIMEOUT_SECONDS"
 JOB_MAX_STEPS = "JOB_MAX_STEPS"
 JOB_TIMEOUT_SECONDS = "JOB_TIMEOUT_SECONDS"
 JOB_MAX_RESULT_BYTES = "JOB_MAX_RESULT_BYTES"
+# The claim's `image`, for the heartbeats (a pod cannot read its own image otherwise).
+EXECUTOR_IMAGE = "EXECUTOR_IMAGE"
+# How often a worker publishes its heartbeat [15]; a tenant may tune it with `env`.
+HEARTBEAT_SECONDS = "HEARTBEAT_SECONDS"
 
 FROM_SPEC = (
     NATS_URL,
@@ -32,7 +36,13 @@ FROM_SPEC = (
     JOB_MAX_STEPS,
     JOB_TIMEOUT_SECONDS,
     JOB_MAX_RESULT_BYTES,
+    EXECUTOR_IMAGE,
 )
+
+# From the pod itself (the downward API's fieldRef): who publishes a heartbeat.
+POD_NAME = "POD_NAME"
+POD_NAMESPACE = "POD_NAMESPACE"
+FROM_POD = {POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace"}
 
 POSTGRES_KEYS = (
     "POSTGRES_HOST",
@@ -92,4 +102,4 @@ API_TOKEN_KEYS = (API_TOKEN,)
 # plain `env` API_TOKEN would put the token in the claim, in git, in every render). The URL
 # forms are reserved too: the worker prefers them, so a plain `env` DATABASE_URL would
 # silently win over the connection Secret and put a password in git.
-RESERVED = (*FROM_SPEC, *FROM_SECRETS, *API_TOKEN_KEYS, *URL_KEYS)
+RESERVED = (*FROM_SPEC, *FROM_POD, *FROM_SECRETS, *API_TOKEN_KEYS, *URL_KEYS)

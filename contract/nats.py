@@ -30,11 +30,20 @@ GOVERNANCE_PREFIX = "agent.governance."
 # The streams every tenant account has (generated from the tenant registry) and their subjects.
 STATUS_STREAM = "AGENT_STATUS"
 DLQ_STREAM = "AGENT_DLQ"
+# The workers' latest heartbeats, one message per pod (`agent.heartbeat.<ns>.<executor>.<pod>`):
+# `agentplane status` reads the fleet from it (contract/heartbeats.py).
+HEARTBEAT_STREAM = "AGENT_HEARTBEATS"
+HEARTBEAT_SUBJECTS = (HEARTBEAT_PREFIX + ">",)
 PLATFORM_STREAMS: dict[str, tuple[str, ...]] = {
     DEFAULT_STREAM: EXECUTE_SUBJECTS,
     STATUS_STREAM: ("agent.status.*",),
     DLQ_STREAM: ("agent.dlq.*",),
+    HEARTBEAT_STREAM: HEARTBEAT_SUBJECTS,
 }
+# The heartbeat stream keeps one message per subject (the pod's newest), for this long: a pod
+# gone (crashed, or replaced by a rollout) stays visible as stale or stopped for an hour.
+HEARTBEAT_MAX_MSGS_PER_SUBJECT = 1
+HEARTBEAT_MAX_AGE_SECONDS = 3600
 
 # Delivery settings of a managed consumer. The worker never assumes them: it reads
 # max_deliver and ack_wait from the consumer it binds (the server is the one truth).

@@ -23,6 +23,7 @@ from contract.nats import (
     DLQ_STREAM,
     GOVERNANCE_PREFIX,
     HEARTBEAT_PREFIX,
+    HEARTBEAT_STREAM,
     STATUS_STREAM,
 )
 
@@ -102,8 +103,9 @@ PRODUCER_COMMANDS = (
 )
 
 # A producer submits jobs, sends control commands, and reads results, dead letters,
-# heartbeats, governance events and escalations, live or replayed from the status and
-# dead-letter streams. It can never take a job from the execution stream.
+# heartbeats, governance events and escalations, live or replayed from the status, dead-letter
+# and heartbeat streams (`agentplane status` reads each pod's newest heartbeat). It can never
+# take a job from the execution stream.
 PRODUCER = Permissions(
     publish=(
         *_JS_LOOKUPS,
@@ -111,6 +113,7 @@ PRODUCER = Permissions(
         *PRODUCER_COMMANDS,
         *_read_stream(STATUS_STREAM),
         *_read_stream(DLQ_STREAM),
+        *_read_stream(HEARTBEAT_STREAM),
     ),
     subscribe=(
         INBOX,

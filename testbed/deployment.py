@@ -2,7 +2,8 @@
 
 `render_claims` renders claims with the repository's function (the engine behind
 `agentplane render`). `container_env` resolves a rendered container's environment the way
-the kubelet does (`value`, `secretKeyRef`, `envFrom`) from stand-in Secrets, and
+the kubelet does (`value`, `secretKeyRef`, `envFrom`, the pod's name and namespace) from
+stand-in Secrets, and
 `on_this_machine` then changes only what the cluster network provides, in one mapping.
 `run_init_containers` runs the Deployment's init containers (the migrations) with their
 own resolved environment, before any worker starts.
@@ -115,13 +116,31 @@ def secret_references(container: Mapping[str, Any]) -> set[str]:
     return names
 
 
+# The downward API's fields a worker reads (contract/env.py FROM_POD); any other is refused.
+POD_NAME_FIELD = "metadata.name"
+POD_NAMESPACE_FIELD = "metadata.namespace"
+
+
+def pod_name_variables(container: Mapping[str, Any]) -> list[str]:
+    """The variables the kubelet fills with the pod's own name (`fieldRef metadata.name`)."""
+    return [
+        item["name"]
+        for item in container.get("env", [])
+        if item.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == POD_NAME_FIELD
+    ]
+
+
 def container_env(
-    container: Mapping[str, Any], namespace: str, secrets: SecretLookup
+    container: Mapping[str, Any],
+    namespace: str,
+    secrets: SecretLookup,
+    pod_name: str | None = None,
 ) -> dict[str, str]:
     """The container's environment as the kubelet builds it: `envFrom`, then `env` in order.
 
     A missing Secret or key fails unless the reference is `optional`, which leaves the
-    variable out. `$(VAR)` expansion, ConfigMaps and field references are refused, not
+    variable out. The pod's name (`pod_name`, required when asked for) and namespace are the
+    only field references; `$(VAR)` expansion, ConfigMaps and other fields are refused, not
     approximated: the platform's Deployments use none of them.
     """
     env: dict[str, str] = {}
@@ -140,9 +159,13 @@ def container_env(
                 raise DeploymentError(f"env {name}: $(VAR) expansion is not supported")
             env[name] = value
             continue
+        field_ref = item["valueFrom"].get("fieldRef")
+        if field_ref is not None:
+            env[name] = _pod_field(name, field_ref.get("fieldPath"), namespace, pod_name)
+            continue
         ref = item["valueFrom"].get("secretKeyRef")
         if ref is None:
-            raise DeploymentError(f"env {name}: only secretKeyRef is supported")
+            raise DeploymentError(f"env {name}: only secretKeyRef and the pod's name are supported")
         data = secrets(namespace, ref["name"])
         if data is not None and ref["key"] in data:
             env[name] = data[ref["key"]]
@@ -150,6 +173,16 @@ def container_env(
             problem = "does not exist" if data is None else f"has no key {ref['key']}"
             raise DeploymentError(f"env {name}: Secret {namespace}/{ref['name']} {problem}")
     return env
+
+
+def _pod_field(name: str, path: str | None, namespace: str, pod_name: str | None) -> str:
+    if path == POD_NAMESPACE_FIELD:
+        return namespace
+    if path == POD_NAME_FIELD:
+        if pod_name is None:
+            raise DeploymentError(f"env {name}: the pod's name is asked for; give pod_name")
+        return pod_name
+    raise DeploymentError(f"env {name}: fieldRef {path} is not supported")
 
 
 def on_this_machine(

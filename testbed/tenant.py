@@ -9,6 +9,7 @@ PostgresInstance and DragonflyInstance compose (testbed/stores.py runs those sto
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from testbed.deployment import (
     Executor,
     container_env,
     on_this_machine,
+    pod_name_variables,
     run_init_containers,
 )
 from testbed.external_secrets import (
@@ -142,9 +144,18 @@ def execute_subject(stream_documents: Iterable[Mapping[str, Any]], stream: str, 
     raise ValueError(f"no Stream {stream} among the tenant's NACK objects")
 
 
+def pod_name(executor: Executor) -> str:
+    """A new pod name of the executor's Deployment, shaped as a ReplicaSet names its pods."""
+    return f"{executor.name}-{uuid.uuid4().hex[:10]}-{uuid.uuid4().hex[:5]}"
+
+
 @dataclass
 class TenantExecutor:
-    """An executor's workers with the environment the function rendered for them."""
+    """An executor's workers with the environment the function rendered for them.
+
+    `env` is the first pod's; every worker started is a pod of its own: the variables the
+    Deployment fills with the pod's name get a new one.
+    """
 
     executor: Executor
     env: dict[str, str]
@@ -154,11 +165,16 @@ class TenantExecutor:
     def stream(self) -> str:
         return self.env["NATS_STREAM_NAME"]
 
+    def pod_env(self) -> dict[str, str]:
+        """The environment of a new pod: `env` with a pod name of its own."""
+        name = pod_name(self.executor)
+        return {**self.env, **dict.fromkeys(pod_name_variables(self.executor.container()), name)}
+
     def start(self, count: int, log_dir: Path) -> list[Worker]:
         """Start `count` workers (pods of the Deployment)."""
         started = []
         for _ in range(count):
-            worker = Worker(dict(self.env), inherit_environment=False, log_dir=log_dir)
+            worker = Worker(self.pod_env(), inherit_environment=False, log_dir=log_dir)
             self.workers.append(worker)
             started.append(worker.start())
         return started
@@ -178,7 +194,9 @@ def prepare_executor(
 ) -> TenantExecutor:
     """Run the Deployment's init containers and resolve the worker's environment."""
     run_init_containers(executor, secrets.get)
-    rendered = container_env(executor.container(), executor.namespace, secrets.get)
+    rendered = container_env(
+        executor.container(), executor.namespace, secrets.get, pod_name=pod_name(executor)
+    )
     home.mkdir(parents=True, exist_ok=True)
     env = on_this_machine(rendered, nats_urls=nats_urls, openai_base_url=openai_base_url, home=home)
     return TenantExecutor(executor, env)

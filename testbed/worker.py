@@ -25,7 +25,7 @@ from testbed.servers import NatsServer, eventually, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-STREAMS = ("AGENT_EXECUTION", "AGENT_STATUS", "AGENT_DLQ")
+STREAMS = ("AGENT_EXECUTION", "AGENT_STATUS", "AGENT_DLQ", "AGENT_HEARTBEATS")
 
 
 def agent_definition(

@@ -1,6 +1,6 @@
 """`agentplane`: validate, render and diff the platform's claims (AgentExecutor,
 PostgresInstance, DragonflyInstance) locally, with no cluster; submit and follow jobs on a
-running executor (`agentplane jobs`)."""
+running executor (`agentplane jobs`); see its workers' health (`agentplane status`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from functions.render.local_function import LocalFunction
 from functions.render.migrate.command import add_migrate_parser
 from functions.render.platform_data import CHECKOUT, apis_dir, crd_dir
 from functions.render.yaml_io import DocumentError, load_stream
+from functions.status_cli.commands import add_status_parser
 
 # Where the function is started from: the checkout, or site-packages for an installed wheel.
 ROOT = CHECKOUT
@@ -208,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_migrate_parser(sub)
     add_jobs_parser(sub)
+    add_status_parser(sub)
     return parser
 
 

@@ -35,7 +35,7 @@ def _check_capacity(entry: RegistryEntry) -> None:
         raise RegistryError(
             f"platform/tenants/registry/{entry.namespace}.yaml: nats.maxFileStore "
             f"{entry.nats.max_file_store} is smaller than the {reserved_bytes(entry)} bytes "
-            "its three streams reserve at three replicas (nats.streams)"
+            "its four streams reserve at three replicas (nats.streams)"
         )
 
 

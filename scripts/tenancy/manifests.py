@@ -3,7 +3,7 @@
 Per tenant, in the tenant's namespace (delivered by the tenant's own Application as its
 second source, `platform/tenants/generated/<namespace>/`): the ExternalSecrets that
 bring its NATS credentials (worker, producer, NACK), the NACK `Account` for its NATS
-account, and its three streams and work-queue consumer. Per tenant in `argocd`: the
+account, and its four streams and work-queue consumer. Per tenant in `argocd`: the
 AppProject. In `nats`: the ExternalSecret of every password the server reads.
 """
 
@@ -131,6 +131,16 @@ _STREAMS: dict[str, dict[str, Any]] = {
         "maxMsgSize": 4194304,
         "duplicateWindow": "15m",
     },
+    nats_contract.HEARTBEAT_STREAM: {
+        "object": "agent-heartbeats",
+        "description": "Each worker pod's newest heartbeat (agentplane status)",
+        "retention": "limits",
+        "discard": "old",
+        "maxAge": f"{nats_contract.HEARTBEAT_MAX_AGE_SECONDS // 60}m",
+        "maxMsgsPerSubject": nats_contract.HEARTBEAT_MAX_MSGS_PER_SUBJECT,
+        "maxMsgSize": 65536,
+        "duplicateWindow": "2m",
+    },
 }
 
 
@@ -140,6 +150,7 @@ def _stream_bytes(entry: RegistryEntry) -> dict[str, int]:
         nats_contract.DEFAULT_STREAM: quantity_bytes(sizes.execution),
         nats_contract.STATUS_STREAM: quantity_bytes(sizes.status),
         nats_contract.DLQ_STREAM: quantity_bytes(sizes.dlq),
+        nats_contract.HEARTBEAT_STREAM: quantity_bytes(sizes.heartbeats),
     }
 
 
@@ -149,7 +160,8 @@ def reserved_bytes(entry: RegistryEntry) -> int:
 
 
 def streams(entry: RegistryEntry) -> list[dict[str, Any]]:
-    """The tenant's AGENT_EXECUTION, AGENT_STATUS and AGENT_DLQ, every safety field explicit."""
+    """The tenant's AGENT_EXECUTION, AGENT_STATUS, AGENT_DLQ and AGENT_HEARTBEATS, every safety
+    field explicit."""
     sizes = _stream_bytes(entry)
     documents = []
     for stream, subjects in nats_contract.PLATFORM_STREAMS.items():
@@ -173,7 +185,7 @@ def streams(entry: RegistryEntry) -> list[dict[str, Any]]:
                     "replicas": REPLICAS,
                     "maxBytes": sizes[stream],
                     "maxMsgs": -1,
-                    "maxMsgsPerSubject": 0,
+                    "maxMsgsPerSubject": shape.pop("maxMsgsPerSubject", 0),
                     "maxConsumers": -1,
                     "discardPerSubject": False,
                     "noAck": False,

@@ -33,13 +33,16 @@ class _Model(BaseModel):
 
 
 class StreamSizes(_Model):
-    """JetStream reservations (`maxBytes`) of the tenant's three streams."""
+    """JetStream reservations (`maxBytes`) of the tenant's four streams."""
 
     execution: str = Field(default="2Gi", description="AGENT_EXECUTION: queued jobs.")
     status: str = Field(default="1Gi", description="AGENT_STATUS: results for replay.")
     dlq: str = Field(default="256Mi", description="AGENT_DLQ: dead letters.")
+    heartbeats: str = Field(
+        default="64Mi", description="AGENT_HEARTBEATS: each worker pod's newest heartbeat."
+    )
 
-    @field_validator("execution", "status", "dlq")
+    @field_validator("execution", "status", "dlq", "heartbeats")
     @classmethod
     def _is_quantity(cls, value: str) -> str:
         quantity_bytes(value)
@@ -64,7 +67,7 @@ class NatsTenancy(_Model):
         alias="maxFileStore",
         description=(
             "JetStream file storage the account may use, every replica counted: room "
-            "for the three streams at their replication and for streams the tenant's "
+            "for the four streams at their replication and for streams the tenant's "
             "claims manage (nats.manageStream)."
         ),
     )

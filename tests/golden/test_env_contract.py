@@ -61,6 +61,19 @@ def test_every_spec_dependent_setting_is_set_by_the_deployment(path: Path) -> No
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_the_pods_own_name_and_namespace_come_from_the_downward_api(path: Path) -> None:
+    # A worker's heartbeats name its pod: one stream subject, so one kept heartbeat, per pod.
+    deployment = _rendered(path, "Deployment")[0]
+    container = _container(deployment["spec"]["template"]["spec"], CONTAINER)
+    from_fields = {
+        e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"]
+        for e in container.get("env", [])
+        if "fieldRef" in e.get("valueFrom", {})
+    }
+    assert from_fields == env.FROM_POD
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_the_api_token_is_set_exactly_when_the_claim_names_its_secret(path: Path) -> None:
     deployment = _rendered(path, "Deployment")[0]
     names = _env_names(_container(deployment["spec"]["template"]["spec"], CONTAINER))

@@ -24,8 +24,10 @@ def test_each_worker_runs_with_exactly_the_environment_the_function_rendered(
 ) -> None:
     tenant = dev_tenants[namespace]
     executor = tenant.executor.executor
-    rendered = container_env(executor.container(), namespace, tenant.platform.secrets.get)
-    running = tenant.executor.env
+    running = tenant.worker.env
+    rendered = container_env(
+        executor.container(), namespace, tenant.platform.secrets.get, pod_name=running["POD_NAME"]
+    )
 
     assert {k: running[k] for k in rendered if k not in REPLACED} == {
         k: v for k, v in rendered.items() if k not in REPLACED

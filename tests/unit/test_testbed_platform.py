@@ -10,7 +10,12 @@ import pytest
 
 from contract.nats import DEFAULT_URL
 from scripts.nats_config import render
-from testbed.deployment import DeploymentError, container_env, on_this_machine
+from testbed.deployment import (
+    DeploymentError,
+    container_env,
+    on_this_machine,
+    pod_name_variables,
+)
 from testbed.external_secrets import (
     ExternalSecretError,
     ParameterStore,
@@ -137,8 +142,13 @@ def test_the_environment_is_built_as_the_kubelet_builds_it() -> None:
         ({"name": "X", "valueFrom": {"secretKeyRef": {"name": "db", "key": "K"}}}, "has no key K"),
         (
             {"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            "only secretKeyRef",
+            "give pod_name",
         ),
+        (
+            {"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            "status.podIP is not supported",
+        ),
+        ({"name": "X", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}, "only"),
         ({"name": "X", "value": "$(HOST):1"}, "expansion"),
     ],
 )
@@ -147,6 +157,20 @@ def test_a_reference_the_kubelet_would_refuse_is_an_error(
 ) -> None:
     with pytest.raises(DeploymentError, match=problem):
         container_env({"env": [item]}, "tenant-a", _secrets)
+
+
+def test_the_pods_name_and_namespace_are_the_pods_own() -> None:
+    container = {
+        "env": [
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        ]
+    }
+    assert container_env(container, "tenant-a", _secrets, pod_name="exec-7d9f-x2k4p") == {
+        "POD_NAME": "exec-7d9f-x2k4p",
+        "POD_NS": "tenant-a",
+    }
+    assert pod_name_variables(container) == ["POD_NAME"]
 
 
 def test_only_what_the_cluster_network_provides_is_replaced(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from workers.agent_executor.api import (
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.draining import Draining
 from workers.agent_executor.health import HealthMonitor
+from workers.agent_executor.heartbeats import Heartbeats
 from workers.agent_executor.services import close, connect
 from workers.agent_executor.settings import Settings
 from workers.agent_executor.tracing import start_tracing, stop_tracing
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
                 config, services.nc, services.js, services.runner, services.publisher
             )
             await services.consumer.start()
+            heartbeats = Heartbeats(config, services.nc, services.js)
+            await heartbeats.start()
         app.state.services = services
         log.info(
             "worker started", concurrency=config.WORKER_CONCURRENCY, stream=config.NATS_STREAM_NAME
@@ -65,9 +68,13 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         try:
             yield
         finally:
+            if consume:
+                heartbeats.draining()
             if services.consumer is not None:
                 await services.consumer.stop()
             await health.stop()
+            if consume:
+                await heartbeats.stop()
             await close(services)
             stop_tracing(tracer_provider)
             log.info("worker stopped")

@@ -98,3 +98,15 @@ TOKEN_BUDGET_PER_RUN = Gauge(
     "agent_executor_token_budget_per_run",
     "Per-run token budget in force (TOKEN_BUDGET_PER_RUN or the set_budget override; 0: none).",
 )
+# Heartbeats (contract/heartbeats.py): the alert "heartbeats missing" compares the two gauges.
+HEARTBEAT_PUBLISHED = Gauge(
+    "agent_executor_heartbeat_published_timestamp_seconds",
+    "Unix time of the last heartbeat this worker published successfully.",
+)
+HEARTBEAT_INTERVAL = Gauge(
+    "agent_executor_heartbeat_interval_seconds", "How often this worker publishes a heartbeat."
+)
+HEARTBEAT_FAILURES = Counter(
+    "agent_executor_heartbeat_publish_failures_total",
+    "Heartbeats JetStream did not take (no stream, no permission, NATS down).",
+)

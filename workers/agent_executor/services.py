@@ -17,7 +17,12 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
-from contract.nats import PLATFORM_STREAMS
+from contract.nats import (
+    HEARTBEAT_MAX_AGE_SECONDS,
+    HEARTBEAT_MAX_MSGS_PER_SUBJECT,
+    HEARTBEAT_STREAM,
+    PLATFORM_STREAMS,
+)
 from workers.agent_executor.consumer import JobConsumer
 from workers.agent_executor.control import ControlCommands
 from workers.agent_executor.db_pool import connection_pool
@@ -91,11 +96,14 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         retention = (
             RetentionPolicy.WORK_QUEUE if name == "AGENT_EXECUTION" else RetentionPolicy.LIMITS
         )
-        await js.add_stream(
-            StreamConfig(
-                name=stream, subjects=list(subjects), retention=retention, duplicate_window=120
-            )
+        config = StreamConfig(
+            name=stream, subjects=list(subjects), retention=retention, duplicate_window=120
         )
+        if name == HEARTBEAT_STREAM:
+            # Each pod's newest heartbeat only, as the tenant's generated stream keeps them.
+            config.max_msgs_per_subject = HEARTBEAT_MAX_MSGS_PER_SUBJECT
+            config.max_age = HEARTBEAT_MAX_AGE_SECONDS
+        await js.add_stream(config)
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.consumer_info(settings.NATS_STREAM_NAME, settings.NATS_CONSUMER_GROUP)
         return

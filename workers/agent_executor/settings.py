@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     # Consumer). The worker itself always reads them from the consumer it binds.
     NATS_MAX_DELIVER: int = Field(default=nats.DEFAULT_MAX_DELIVER, ge=1)
     NATS_ACK_WAIT_SECONDS: float = Field(default=nats.DEFAULT_ACK_WAIT_SECONDS, gt=0)
+    # Both the `in_progress` interval of a running job and the fleet heartbeat's period.
     HEARTBEAT_SECONDS: float = Field(default=15, gt=0)
+    # Who this worker is in its heartbeats (the Deployment sets them; see contract/env.py).
+    # Outside Kubernetes: pod <host name>-<pid>, namespace "default", executor OTEL_SERVICE_NAME.
+    POD_NAME: str | None = None
+    POD_NAMESPACE: str | None = None
+    EXECUTOR_IMAGE: str | None = None
 
     JOB_MAX_STEPS: int = Field(default=limits.DEFAULT_MAX_STEPS, ge=1, le=limits.MAX_STEPS_CEILING)
     JOB_TIMEOUT_SECONDS: float = Field(

@@ -35,9 +35,11 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         env.JOB_MAX_STEPS: str(spec.limits.max_steps),
         env.JOB_TIMEOUT_SECONDS: str(spec.limits.timeout_seconds),
         env.JOB_MAX_RESULT_BYTES: str(spec.limits.max_result_bytes),
+        env.EXECUTOR_IMAGE: spec.image,
     }
     return [
         *(k8s.V1EnvVar(name=k, value=v) for k, v in plain.items()),
+        *pod_env(),
         *database_env(spec),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_KEYS, optional=False),
         *secret_env(spec.secrets.dragonfly, env.DRAGONFLY_OPTIONAL_KEYS, optional=True),
@@ -46,6 +48,19 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         *nats_credentials_env(spec),
         *api_token_env(spec),
         *(k8s.V1EnvVar(name=e.name, value=e.value) for e in spec.env),
+    ]
+
+
+def pod_env() -> list[k8s.V1EnvVar]:
+    """The pod's own name and namespace (downward API): what its heartbeats are published as."""
+    return [
+        k8s.V1EnvVar(
+            name=name,
+            value_from=k8s.V1EnvVarSource(
+                field_ref=k8s.V1ObjectFieldSelector(api_version="v1", field_path=path)
+            ),
+        )
+        for name, path in env.FROM_POD.items()
     ]
 
 

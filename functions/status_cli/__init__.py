@@ -1,0 +1,1 @@
+"""`agentplane status`: the fleet of agent executor workers, from their heartbeats."""
