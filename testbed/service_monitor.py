@@ -4,7 +4,8 @@ For each endpoint of each ServiceMonitor the function composed, the Operator gen
 scrape job, `serviceMonitor/<namespace>/<name>/<index>`, whose targets are the endpoints of
 the Services the ServiceMonitor selects (by label, in the namespaces it names) on the named
 port, with the target labels `namespace`, `service`, `endpoint`, `pod`, `container` and
-`job` (the Service's name). Here the Deployment's pods are the executor's worker processes
+`job` (the value of the Service's label named by `jobLabel` when it has one, else the
+Service's name). Here the Deployment's pods are the executor's worker processes
 on loopback ports; each gets those labels as static target labels.
 
 The one difference: the scrape interval is the test Prometheus's (testbed.prometheus), not
@@ -66,6 +67,8 @@ def scrape_jobs(executor: Executor, workers: Sequence[Worker]) -> list[ScrapeJob
                 ports = [p for p in service["spec"]["ports"] if p.get("name") == endpoint["port"]]
                 if not ports:
                     continue
+                service_labels = service["metadata"].get("labels", {})
+                job_label = service_labels.get(monitor["spec"].get("jobLabel", ""), "")
                 for worker in workers:
                     labels = {
                         "namespace": service["metadata"]["namespace"],
@@ -73,7 +76,7 @@ def scrape_jobs(executor: Executor, workers: Sequence[Worker]) -> list[ScrapeJob
                         "endpoint": endpoint["port"],
                         "pod": pod_name(executor, worker),
                         "container": CONTAINER,
-                        "job": service["metadata"]["name"],
+                        "job": job_label or service["metadata"]["name"],
                     }
                     targets.append(Target(f"127.0.0.1:{worker.port}", labels))
             name = f"serviceMonitor/{monitor['metadata']['namespace']}"
