@@ -37,7 +37,8 @@ from testbed.servers import ServerError, _binary, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS_RULE = ROOT / "platform" / "observability" / "prometheusrule.yaml"
-INTERVAL = "1s"  # scrape, scrape timeout and rule evaluation
+SCRAPE_SECONDS = 1
+INTERVAL = f"{SCRAPE_SECONDS}s"  # scrape, scrape timeout and rule evaluation
 TEST_FOR = "1s"  # every alert's `for:` in the test copy of the rules
 
 

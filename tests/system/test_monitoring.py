@@ -32,10 +32,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from testbed.fake_openai import FakeOpenAI, Reply, error, text
+from testbed.fake_openai import FakeOpenAI, Reply, ToolCall, error, text, tool_calls
 from testbed.grafana import label_values_variables, panel_queries, substitute
 from testbed.producer import StoredResult, connect, submit, wait_results
 from testbed.prometheus import (
+    SCRAPE_SECONDS,
     TEST_FOR,
     Prometheus,
     has_data,
@@ -267,9 +268,15 @@ def test_every_dashboard_query_returns_data_once_a_job_ran(
 ) -> None:
     tenant = dev_tenants[DRIVEN]
     assert scrape_jobs(tenant.executor.executor, tenant.executor.workers)
-    # Rates over 5m need samples before and after a job: one scrape at least, then a job.
+    # A rate needs a series sampled before and after it grows: a scrape before the job, and
+    # two calls of the job's (new) model with scrapes between them.
     prometheus.wait_for(f'agent_executor_jobs_total{{namespace="{DRIVEN}"}}')
-    assert _run(tenant, _job_answered(llm, text("charted"))).subject == "agent.status.completed"
+    charted = _job_answered(
+        llm,
+        tool_calls(ToolCall("write_file", {"file_path": "/chart.md", "content": "."})),
+        text("charted", latency=3 * SCRAPE_SECONDS),
+    )
+    assert _run(tenant, charted).subject == "agent.status.completed"
 
     values = {}
     for variable in label_values_variables():
