@@ -11,8 +11,9 @@ first test proves nothing else differs).
 Not covered here, and why: NATS's JetStream series (the consumer's pending count, the
 consumer lag alert and the dashboard's "Pending" panels). nats-server (2.14) serves its
 monitoring endpoints (/varz, /jsz, ...) as JSON only, which Prometheus cannot parse (/metrics
-is a 404); in the cluster the chart's prometheus-nats-exporter sidecar translates them, and
-that exporter is not obtainable on these machines (not in Debian, not on PyPI, no Go
+is a 404); in the cluster the chart's prometheus-nats-exporter sidecar translates them (the
+PodMonitor platform/observability/nats-podmonitor.yaml scrapes it), and that exporter is not
+obtainable on these machines (not in Debian, not on PyPI, no Go
 toolchain). A home-made stand-in would test itself, not the exporter, so the lag alert's
 coverage is its `promtool test rules` unit test.
 """
@@ -52,7 +53,7 @@ pytestmark = pytest.mark.slow
 # The tenant the alert tests drive: its claim composes a ServiceMonitor, sets a daily token
 # budget and a finite maxDeliver.
 DRIVEN = "intelligence-analytics"
-# Named by the monitoring rules (prometheusrule.yaml): a scraped worker that does not answer.
+# The alert on a scraped worker that does not answer (`up == 0`).
 WORKER_DOWN = "AgentExecutorWorkerDown"
 # Series of prometheus-nats-exporter, which these machines cannot run (see the module
 # docstring): `jetstream_*` (its JetStream collector's default names) and `nats_*` (the same
@@ -232,11 +233,6 @@ def test_spending_the_daily_token_budget_fires_agent_executor_token_budget_exhau
         assert alert["labels"]["severity"] == "critical"
 
 
-@pytest.mark.xfail(
-    WORKER_DOWN not in _alert_names(rule_groups()),
-    reason=f"{WORKER_DOWN} is not in prometheusrule.yaml yet (the monitoring change adds it)",
-    strict=True,
-)
 def test_a_worker_that_stops_fires_agent_executor_worker_down(
     dev_tenants: dict[str, Tenant], prometheus: Prometheus, tmp_path: Path
 ) -> None:
