@@ -23,6 +23,8 @@ from testbed.deployment import Executor, render_claims
 from testbed.external_secrets import SecretStore
 from testbed.fake_openai import FakeOpenAI, fake_openai
 from testbed.platform_nats import PlatformNats, platform_nats
+from testbed.prometheus import Prometheus, ScrapeJob, prometheus_server, rules_for_tests
+from testbed.service_monitor import scrape_jobs
 from testbed.stores import running_stores
 from testbed.tenant import (
     Credentials,
@@ -209,3 +211,26 @@ def dev_tenants(
         workers=1,
     ) as tenants:
         yield tenants
+
+
+def scrape_jobs_of(tenants: Mapping[str, Tenant]) -> list[ScrapeJob]:
+    """What the Prometheus Operator would scrape: each executor's ServiceMonitor, its workers."""
+    return [
+        job
+        for tenant in tenants.values()
+        for job in scrape_jobs(tenant.executor.executor, tenant.executor.workers)
+    ]
+
+
+@pytest.fixture(scope="package")
+def prometheus(
+    dev_tenants: dict[str, Tenant], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prometheus]:
+    """A real Prometheus scraping the dev tenants' workers as their composed ServiceMonitors
+    say, with the platform's rules loaded (`for:` shortened: testbed.prometheus)."""
+    with prometheus_server(
+        scrape_jobs_of(dev_tenants),
+        rules_for_tests(),
+        directory=tmp_path_factory.mktemp("prometheus"),
+    ) as server:
+        yield server
