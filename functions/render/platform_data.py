@@ -30,5 +30,5 @@ def apis_dir() -> Path:
 def crd_dir() -> Path:
     """The folder of upstream CRD files (`<group>/<file>.yaml`) that `validate` checks
     add-on objects against."""
-    packaged = PACKAGED / "crds"
+    packaged = PACKAGED / "crds" / CHECKOUT_CRDS.name
     return packaged if packaged.is_dir() else CHECKOUT / CHECKOUT_CRDS
