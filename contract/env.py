@@ -21,6 +21,16 @@ JOB_TIMEOUT_SECONDS = "JOB_TIMEOUT_SECONDS"
 JOB_MAX_RESULT_BYTES = "JOB_MAX_RESULT_BYTES"
 # The claim's `image`, for the heartbeats (a pod cannot read its own image otherwise).
 EXECUTOR_IMAGE = "EXECUTOR_IMAGE"
+# The folder where the Deployment mounts the `secrets.llmKeys` Secret: one file per key. The
+# worker reads a key there before the variable of the same name and re-reads it when the
+# kubelet updates the files, so a rotated key is used without a redeploy.
+LLM_KEYS_DIR = "LLM_KEYS_DIR"
+# Tool scripts run as the worker's user in production: they could read key files, so a
+# worker with scripts enabled gets its keys as variables only (closed to scripts by the
+# non-dumpable worker) and a rotated key with the next rollout.
+ALLOW_TOOL_SCRIPTS = "ALLOW_TOOL_SCRIPTS"
+# The strings the worker's settings read as true (pydantic's boolean parsing).
+TRUE_STRINGS = frozenset({"1", "on", "t", "true", "y", "yes"})
 # How often a worker publishes its heartbeat [15]; a tenant may tune it with `env`.
 HEARTBEAT_SECONDS = "HEARTBEAT_SECONDS"
 
@@ -102,4 +112,4 @@ API_TOKEN_KEYS = (API_TOKEN,)
 # plain `env` API_TOKEN would put the token in the claim, in git, in every render). The URL
 # forms are reserved too: the worker prefers them, so a plain `env` DATABASE_URL would
 # silently win over the connection Secret and put a password in git.
-RESERVED = (*FROM_SPEC, *FROM_POD, *FROM_SECRETS, *API_TOKEN_KEYS, *URL_KEYS)
+RESERVED = (*FROM_SPEC, LLM_KEYS_DIR, *FROM_POD, *FROM_SECRETS, *API_TOKEN_KEYS, *URL_KEYS)

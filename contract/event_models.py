@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.governance import EscalationData, ViolationData
 from contract.jobs import JOB_ID_MAX_LENGTH, JOB_ID_PATTERN
 
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
@@ -139,3 +140,22 @@ class DeadLetterHeaders(BaseModel):
     msg_id: str = Field(alias="Nats-Msg-Id", pattern=r"\.dlq$")
     reason: str = Field(alias="Agent-Dead-Letter-Reason", min_length=1, max_length=1000)
     type: str = Field(alias="Agent-Dead-Letter-Type", min_length=1)
+
+
+# --- Control and governance (contract/control.py, contract/governance.py, contract/heartbeats.py)
+
+
+class ViolationEvent(CloudEvent):
+    """A policy violation, on `agent.governance.violation`."""
+
+    type: Literal["dev.my-platform.agent.governance.violation"]
+    source: Literal["agent-executor-service"]
+    data: ViolationData
+
+
+class EscalationEvent(CloudEvent):
+    """A dead-lettered job announced on `agent.control.escalate` (seed 001's `escalate`)."""
+
+    type: Literal["dev.my-platform.agent.escalate"]
+    source: Literal["agent-executor-service"]
+    data: EscalationData

@@ -16,6 +16,11 @@ HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 METRICS_PATH = "/metrics"
 
+# The `secrets.llmKeys` Secret as files (env.LLM_KEYS_DIR): a volume, unlike a variable, is
+# updated in a running pod when the Secret changes.
+LLM_KEYS_VOLUME = "llm-keys"
+LLM_KEYS_MOUNT_PATH = "/var/run/secrets/agentplane/llm-keys"
+
 # The worker image runs as this numeric user; pinning it lets runAsNonRoot be verified.
 RUN_AS_USER = 10001
 

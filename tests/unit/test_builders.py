@@ -9,7 +9,7 @@ import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from contract import env
+from contract import env, runtime
 from functions.agent_executor import names
 from functions.agent_executor.builders.deployment import build_deployment
 from functions.agent_executor.builders.nats_jetstream import build_consumer, build_stream
@@ -997,3 +997,29 @@ def test_function_names_the_deployment_when_it_is_rolling_out() -> None:
     [condition] = [c for c in rsp.conditions if c.type == CONDITION_TYPE]
     assert condition.status == fnv1.STATUS_CONDITION_FALSE
     assert condition.message.startswith("deployment:")
+
+
+# --- LLM keys as files (rotation without a redeploy) -------------------------------------------
+
+
+def test_the_llm_keys_secret_is_mounted_read_only_and_named_by_llm_keys_dir() -> None:
+    spec = spec_with(secrets={"llmKeys": "team-llm"})
+    pod, main = _pod(spec), _main(spec)
+    volume = next(v for v in pod["volumes"] if v["name"] == runtime.LLM_KEYS_VOLUME)
+    assert volume["secret"] == {"secretName": "team-llm", "optional": True, "defaultMode": 0o440}
+    mount = next(m for m in main["volumeMounts"] if m["name"] == runtime.LLM_KEYS_VOLUME)
+    assert mount == {
+        "name": runtime.LLM_KEYS_VOLUME,
+        "mountPath": runtime.LLM_KEYS_MOUNT_PATH,
+        "readOnly": True,
+    }
+    assert _env(main)[env.LLM_KEYS_DIR]["value"] == runtime.LLM_KEYS_MOUNT_PATH
+
+
+@pytest.mark.parametrize("value", ["true", "True", "1", "yes"])
+def test_a_claim_enabling_tool_scripts_gets_its_llm_keys_as_variables_only(value: str) -> None:
+    spec = spec_with(env=[{"name": "ALLOW_TOOL_SCRIPTS", "value": value}])
+    pod, main = _pod(spec), _main(spec)
+    assert runtime.LLM_KEYS_VOLUME not in {v["name"] for v in pod["volumes"]}
+    assert env.LLM_KEYS_DIR not in _env(main)
+    assert set(env.LLM_KEYS) <= set(_env(main))

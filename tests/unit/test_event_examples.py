@@ -9,15 +9,19 @@ from typing import Any, get_args
 import pytest
 from pydantic import BaseModel
 
+from contract.control import FlushCache, SetBudget
 from contract.event_models import (
     CancelRequest,
     CompletedEvent,
     DeadLetterHeaders,
+    EscalationEvent,
     ExecuteEvent,
     FailedEvent,
     JobExecution,
+    ViolationEvent,
 )
 from contract.events import COMPLETED_TYPE, EXECUTE_TYPE, FAILED_TYPE, RESULT_SOURCE
+from contract.heartbeats import HeartbeatEvent
 from contract.nats import CANCEL_PREFIX, DLQ_PREFIX, MSG_ID_HEADER, subject_token
 from workers.agent_executor.envelope import parse_message
 from workers.agent_executor.results import result_event
@@ -30,7 +34,14 @@ EXAMPLE_MODELS: dict[str, dict[str, type[BaseModel]]] = {
     "execute": {"structured": ExecuteEvent, "bare": JobExecution},
     "status": {"completed": CompletedEvent, "failed": FailedEvent},
     "dlq": {"copy": JobExecution},
-    "control": {"cancel": CancelRequest},
+    "control": {
+        "cancel": CancelRequest,
+        "set_budget": SetBudget,
+        "flush_cache": FlushCache,
+        "escalate": EscalationEvent,
+    },
+    "governance": {"violation": ViolationEvent},
+    "heartbeat": {"worker": HeartbeatEvent},
 }
 
 
@@ -120,3 +131,30 @@ def test_the_models_literals_are_the_contracts_constants() -> None:
     assert literal(CompletedEvent, "type") == (COMPLETED_TYPE,)
     assert literal(FailedEvent, "type") == (FAILED_TYPE,)
     assert literal(CompletedEvent, "source") == literal(FailedEvent, "source") == (RESULT_SOURCE,)
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("control.set_budget.json", "agent.control.set_budget"),
+        ("control.flush_cache.json", "agent.control.flush_cache"),
+        ("control.escalate.json", "agent.control.escalate"),
+        ("governance.violation.json", "agent.governance.violation"),
+    ],
+)
+def test_control_and_governance_examples_are_on_the_contracts_subjects(
+    name: str, subject: str
+) -> None:
+    from contract.governance import ESCALATE_SUBJECT, VIOLATION_SUBJECT
+    from contract.nats import CONTROL_PREFIX
+
+    assert load(name)["subject"] == subject
+    assert subject in {ESCALATE_SUBJECT, VIOLATION_SUBJECT} or subject.startswith(CONTROL_PREFIX)
+
+
+def test_the_heartbeat_example_is_on_its_pods_subject() -> None:
+    from contract.heartbeats import heartbeat_subject
+
+    example = load("heartbeat.worker.json")
+    status = HeartbeatEvent.model_validate(example["body"]).data
+    assert example["subject"] == heartbeat_subject(status.namespace, status.executor, status.pod)

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     STREAM_REPLAY_MAXLEN: int = Field(default=1000, ge=1)
     STREAM_REPLAY_TTL_SECONDS: int = Field(default=3600, ge=1)
 
+    # A mounted Secret's folder with key files (contract.env.LLM_KEYS_DIR); a key there wins
+    # over the variable and is re-read when the file changes (agent/key_files.py).
+    LLM_KEYS_DIR: str | None = None
     OPENAI_API_KEY: SecretStr | None = None
     OPENAI_BASE_URL: str | None = None
     ANTHROPIC_API_KEY: SecretStr | None = None
@@ -139,6 +142,11 @@ class Settings(BaseSettings):
             raise ValueError("set REDIS_URL or DRAGONFLY_HOST (with DRAGONFLY_PORT/PASSWORD)")
         if self.DRAGONFLY_TLS_CA_FILE is not None and not self.DRAGONFLY_TLS:
             raise ValueError("DRAGONFLY_TLS_CA_FILE is set but DRAGONFLY_TLS is not true")
+        if self.ALLOW_TOOL_SCRIPTS and self.LLM_KEYS_DIR:
+            raise ValueError(
+                "LLM_KEYS_DIR is set while ALLOW_TOOL_SCRIPTS is true: tool scripts run as this "
+                "user and could read the key files; use the key variables only"
+            )
         if self.POSTGRES_SSLROOTCERT is not None and self.POSTGRES_SSLMODE is None:
             raise ValueError("POSTGRES_SSLROOTCERT is set without POSTGRES_SSLMODE (verify-full?)")
         return self

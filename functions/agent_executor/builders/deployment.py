@@ -36,6 +36,7 @@ def worker_env(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1EnvVar
         env.JOB_TIMEOUT_SECONDS: str(spec.limits.timeout_seconds),
         env.JOB_MAX_RESULT_BYTES: str(spec.limits.max_result_bytes),
         env.EXECUTOR_IMAGE: spec.image,
+        **({env.LLM_KEYS_DIR: runtime.LLM_KEYS_MOUNT_PATH} if llm_key_files(spec) else {}),
     }
     return [
         *(k8s.V1EnvVar(name=k, value=v) for k, v in plain.items()),
@@ -129,7 +130,20 @@ def _worker_container(workload: Workload, spec: AgentExecutorSpec) -> k8s.V1Cont
         liveness_probe=_http_probe(runtime.HEALTH_PATH, period=10, failures=3),
         readiness_probe=_http_probe(runtime.READY_PATH, period=5, failures=2),
         security_context=restricted_security_context(),
-        volume_mounts=tmp_mount(),
+        volume_mounts=[
+            *tmp_mount(),
+            *(
+                [
+                    k8s.V1VolumeMount(
+                        name=runtime.LLM_KEYS_VOLUME,
+                        mount_path=runtime.LLM_KEYS_MOUNT_PATH,
+                        read_only=True,
+                    )
+                ]
+                if llm_key_files(spec)
+                else []
+            ),
+        ],
         termination_message_policy="FallbackToLogsOnError",
     )
 
@@ -147,6 +161,27 @@ def _topology_spread(workload: Workload) -> list[k8s.V1TopologySpreadConstraint]
     ]
 
 
+def llm_key_files(spec: AgentExecutorSpec) -> bool:
+    """Whether the pods get the LLM keys as files too (rotation without a redeploy): not when
+    the claim enables tool scripts, which run as the worker's user and could read them."""
+    return not any(
+        e.name == env.ALLOW_TOOL_SCRIPTS and (e.value or "").strip().lower() in env.TRUE_STRINGS
+        for e in spec.env
+    )
+
+
+def _llm_keys_volume(spec: AgentExecutorSpec) -> k8s.V1Volume:
+    """The LLM keys Secret as files (env.LLM_KEYS_DIR): the kubelet updates them in the running
+    pod when the Secret changes, so a rotated key needs no redeploy. Optional, like the
+    variables: a tenant without that Secret still starts (and fails jobs naming the key)."""
+    return k8s.V1Volume(
+        name=runtime.LLM_KEYS_VOLUME,
+        secret=k8s.V1SecretVolumeSource(
+            secret_name=spec.secrets.llm_keys, optional=True, default_mode=0o440
+        ),
+    )
+
+
 def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
     """Deployment `<name>` running the worker.
 
@@ -156,6 +191,7 @@ def build_deployment(workload: Workload, spec: AgentExecutorSpec) -> dict[str, A
     pod = restricted_pod_spec(
         workload,
         spec,
+        volumes=[_llm_keys_volume(spec)] if llm_key_files(spec) else None,
         init_containers=[_migrations_container(spec)] if spec.migrations.enabled else None,
         containers=[_worker_container(workload, spec)],
         termination_grace_period_seconds=runtime.TERMINATION_GRACE_SECONDS,

@@ -72,10 +72,13 @@ def restricted_pod_security_context() -> k8s.V1PodSecurityContext:
 
 
 def restricted_pod_spec(
-    workload: Workload, spec: AgentExecutorSpec, **fields: Any
+    workload: Workload,
+    spec: AgentExecutorSpec,
+    volumes: list[k8s.V1Volume] | None = None,
+    **fields: Any,
 ) -> k8s.V1PodSpec:
     """A pod of this executor: its ServiceAccount without a token, pull secrets, restricted PSS,
-    the /tmp emptyDir; `fields` add the containers and the rest."""
+    the /tmp emptyDir and `volumes`; `fields` add the containers and the rest."""
     return k8s.V1PodSpec(
         service_account_name=workload.name,
         automount_service_account_token=False,
@@ -84,7 +87,7 @@ def restricted_pod_spec(
         ]
         or None,
         security_context=restricted_pod_security_context(),
-        volumes=tmp_volumes(),
+        volumes=[*tmp_volumes(), *(volumes or [])],
         **fields,
     )
 

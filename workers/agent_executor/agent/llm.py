@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from workers.agent_executor.agent.fallback import first_available
+from workers.agent_executor.agent.key_files import KeyFiles
 from workers.agent_executor.agent.model_config import (
     FallbackModel,
     ModelConfig,
@@ -96,6 +98,7 @@ class LLMClient:
         ollama_base_url: str | None = None,
         fallback_models: Sequence[FallbackModel] | str | None = None,
         timeout: float | None = None,
+        key_files: KeyFiles | None = None,
     ) -> None:
         """Configure from keywords, or from a settings object.
 
@@ -103,6 +106,8 @@ class LLMClient:
         BASE_URL, LLM_FALLBACK_MODELS and LLM_TIMEOUT_SECONDS attributes, such as the worker's
         Settings (SecretStr values are unwrapped); keywords win over it. `fallback_models`
         (a `[provider:]model` comma list, or parsed) is the chain of nodes without their own.
+        `key_files` (default: the folder LLM_KEYS_DIR names) holds keys that win over the
+        configured ones and are re-read when they change.
         """
         openai_api_key = openai_api_key or _setting(settings, "OPENAI_API_KEY")
         openai_base_url = openai_base_url or _setting(settings, "OPENAI_BASE_URL")
@@ -132,6 +137,12 @@ class LLMClient:
             "ollama": (ollama_base_url or OLLAMA_OPENAI_BASE_URL, ollama_api_key or NO_KEY),
         }
         self._timeout = timeout
+        if key_files is None:
+            directory = _setting(settings, "LLM_KEYS_DIR")
+            key_files = KeyFiles(Path(directory) if directory else None)
+        self._key_files = key_files
+        # The client each provider used last: replaced when its key file changes.
+        self._current: dict[str, tuple[str | None, str]] = {}
         self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
         # Calls in progress per client, and the clients `flush` dropped while they were in
         # use: those are closed when their last call ends, never under a running call.
@@ -159,12 +170,19 @@ class LLMClient:
         """The shared SDK client for `provider` (LLMConfigurationError without an API key)."""
         if provider not in self._endpoints:
             raise LLMConfigurationError(f"unknown LLM provider '{provider}'")
-        base_url, api_key = self._endpoints[provider]
+        base_url, configured = self._endpoints[provider]
+        # A mounted key file wins: it is where a rotated key arrives without a restart.
+        api_key = self._key_files.get(f"{provider.upper()}_API_KEY") or configured
         if api_key is None:
             raise LLMConfigurationError(
                 f"no API key for provider '{provider}': set {provider.upper()}_API_KEY"
             )
         key = (base_url, api_key)
+        previous = self._current.get(provider)
+        if previous is not None and previous != key and previous in self._clients:
+            # The key was rotated: the old client goes once its calls in progress end.
+            self._retire(self._clients.pop(previous))
+        self._current[provider] = key
         client = self._clients.get(key)
         if client is None:
             client = AsyncOpenAI(
@@ -172,6 +190,15 @@ class LLMClient:
             )
             self._clients[key] = client
         return client
+
+    def _retire(self, client: AsyncOpenAI) -> None:
+        """Mark `client` for closing once no call uses it (`_close_idle_retired`)."""
+        self._retired.add(client)
+
+    async def _close_idle_retired(self) -> None:
+        for client in [c for c in self._retired if not self._calls.get(c)]:
+            self._retired.discard(client)
+            await client.close()
 
     async def flush(self) -> int:
         """Drop every cached SDK client (and its connections); return how many were dropped.
@@ -238,9 +265,8 @@ class LLMClient:
             self._calls[client] -= 1
             if not self._calls[client]:
                 del self._calls[client]
-                if client in self._retired:
-                    self._retired.discard(client)
-                    await client.close()
+            # The client itself once flushed or rotated away, or one a rotation left idle.
+            await self._close_idle_retired()
 
     async def _stream(
         self,
