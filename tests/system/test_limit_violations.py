@@ -20,7 +20,6 @@ import copy
 import dataclasses
 import functools
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -221,11 +220,11 @@ def test_a_job_over_its_claims_limit_fails_and_the_producer_hears_the_violation(
         SEVERITY_OF[violation_type],
     )
     assert described in violation["description"]
-    # The pod's host name: its pod name in the cluster, this machine's here.
-    assert (data["job_id"], data["worker"]) == (body["job_id"], socket.gethostname())
+    # The pod that ran it (POD_NAME), not the tenant's other worker.
+    (worker,) = pod.running.workers
+    assert (data["job_id"], data["worker"]) == (body["job_id"], worker.env["POD_NAME"])
     assert result.event["type"] == FAILED_TYPE, result.event
     assert result.event["data"]["error"]["type"] == violation_type
-    (worker,) = pod.running.workers
     assert "permissions violation" not in worker.logs().lower()
     # Only the changed claim's pod took the job: the tenant's original worker never saw it.
     assert body["job_id"] not in pod.tenant.worker.logs()

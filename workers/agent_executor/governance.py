@@ -61,9 +61,12 @@ class Governance:
         self.nc: NatsClient | None = None
         self._sending: set[asyncio.Task[None]] = set()
 
-    def attach(self, nc: NatsClient | None) -> None:
-        """Publish through `nc` from now on (None: count and log only)."""
+    def attach(self, nc: NatsClient | None, worker: str | None = None) -> None:
+        """Publish through `nc` from now on (None: count and log only), as `worker` (the pod's
+        name, POD_NAME) when given."""
         self.nc = nc
+        if worker:
+            self.worker = worker
 
     def violation(self, job_id: str | None, violation: governance.Violation) -> None:
         """Count, log and publish one violation."""

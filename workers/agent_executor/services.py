@@ -165,7 +165,8 @@ async def connect(settings: Settings) -> Services:
     publisher = ResultPublisher(js, lambda: nc.max_payload)
     services = Services(settings, pool, redis, nc, js, runner, publisher)
     # Governance and control (set_budget, flush_cache): agent.governance.*, agent.control.*.
-    GOVERNANCE.attach(nc)
+    # Events name the pod (POD_NAME, from the downward API); the host name outside Kubernetes.
+    GOVERNANCE.attach(nc, worker=settings.POD_NAME)
     services.control = ControlCommands(
         nc,
         pool,
@@ -173,6 +174,7 @@ async def connect(settings: Settings) -> Services:
         llm,
         queue=settings.NATS_CONSUMER_GROUP,
         refresh_seconds=settings.BUDGET_REFRESH_SECONDS,
+        worker=settings.POD_NAME,
     )
     await services.control.start()
     return services
