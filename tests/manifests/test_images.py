@@ -106,10 +106,19 @@ def test_packages_import_only_what_they_may(package: str, foreign: set[str]) -> 
     assert not _imported_modules(ROOT / package) & foreign
 
 
-def test_the_worker_image_declares_a_healthcheck_that_needs_no_curl() -> None:
-    dockerfile = (ROOT / "workers" / "agent_executor" / "Dockerfile").read_text()
-    lines = dockerfile.replace("\\\n", " ").splitlines()
+@pytest.mark.parametrize(
+    ("dockerfile", "module"),
+    [
+        (ROOT / "workers" / "agent_executor" / "Dockerfile", "workers.agent_executor.healthcheck"),
+        (DOCKERFILE, "functions.agent_executor.healthcheck"),
+    ],
+    ids=["worker", "function"],
+)
+def test_both_images_declare_a_healthcheck_that_needs_no_curl(
+    dockerfile: Path, module: str
+) -> None:
+    lines = dockerfile.read_text().replace("\\\n", " ").splitlines()
     (line,) = [line for line in lines if line.startswith("HEALTHCHECK")]
     command = json.loads(line.partition(" CMD ")[2])
-    assert command == ["python", "-m", "workers.agent_executor.healthcheck"]
-    assert (ROOT / "workers" / "agent_executor" / "healthcheck.py").is_file()
+    assert command == ["python", "-m", module]
+    assert (ROOT / Path(*module.split("."))).with_suffix(".py").is_file()
