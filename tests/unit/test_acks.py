@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workers.agent_executor.acks import Action, Decision, Handled, backoff, decide, http_status
+from workers.agent_executor.consumer import settle_payload
 
 ACK_FINISHED = Decision(Action.ACK, publish_result=True)
 FAIL_AND_DEAD_LETTER = Decision(Action.ACK, publish_failed=True, dead_letter=True)
@@ -138,3 +139,18 @@ def test_a_nak_decision_carries_the_jittered_delay() -> None:
     decision = decide(Handled.TRANSIENT, delivered=2, max_deliver=5, job_id_known=True, jitter=1.0)
     assert decision.action is Action.NAK
     assert decision.delay == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize(
+    ("action", "delay", "payload"),
+    [
+        (Action.ACK, None, b"+ACK"),
+        (Action.TERM, None, b"+TERM"),
+        (Action.NAK, None, b"-NAK"),
+        (Action.NAK, 1.5, b'-NAK {"delay": 1500000000}'),
+    ],
+)
+def test_a_settle_is_sent_as_jetstream_reads_it(
+    action: Action, delay: float | None, payload: bytes
+) -> None:
+    assert settle_payload(action, delay) == payload

@@ -135,5 +135,5 @@ def test_a_worker_refuses_a_server_whose_certificate_the_given_ca_did_not_sign(
     }
     worker = Worker(env, inherit_environment=False)
     with pytest.raises(RuntimeError) as raised:
-        worker.start(timeout=30)
+        worker.start(timeout=10)
     assert "certificate verify failed" in str(raised.value)

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError
+from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
@@ -43,6 +43,10 @@ FETCH_WAIT_SECONDS = 1.0
 # The consumer's delivery settings are re-read this often: an operator may change them.
 DELIVERY_REFRESH_SECONDS = 60.0
 # Publishing a terminal outcome (failed event, dead letter) is retried this many times.
+# A confirmed settle (ack, nak, term) is retried for about 15 s: longer than a stream
+# leader election.
+SETTLE_ATTEMPTS = 5
+SETTLE_CONFIRM_SECONDS = 2.0
 TERMINAL_PUBLISH_ATTEMPTS = 5
 _CONFLICT_REASON = "job id already used for another job; this message was not run"
 
@@ -239,15 +243,15 @@ class JobConsumer:
             msg, handling, decision, delivered
         ):
             # NATS refuses publishes: leave the message to be redelivered rather than lose it.
-            await msg.nak(delay=self.heartbeat_seconds)
-            NATS_MESSAGES.labels(action="nacked").inc()
+            if await _confirmed(self.nc, msg, settle_payload(Action.NAK, self.heartbeat_seconds)):
+                NATS_MESSAGES.labels(action="nacked").inc()
             return
         if decision.action is Action.ACK:
-            await msg.ack()
-            NATS_MESSAGES.labels(action="acked").inc()
+            if await _confirmed(self.nc, msg, settle_payload(Action.ACK)):
+                NATS_MESSAGES.labels(action="acked").inc()
         elif decision.action is Action.TERM:
-            await msg.term()
-            NATS_MESSAGES.labels(action="terminated").inc()
+            if await _confirmed(self.nc, msg, settle_payload(Action.TERM)):
+                NATS_MESSAGES.labels(action="terminated").inc()
         else:
             if handling.handled is not Handled.INTERRUPTED:
                 log.warning(
@@ -259,8 +263,8 @@ class JobConsumer:
                     max_deliver=self.max_deliver,
                     delay=decision.delay,
                 )
-            await msg.nak(delay=decision.delay)
-            NATS_MESSAGES.labels(action="nacked").inc()
+            if await _confirmed(self.nc, msg, settle_payload(Action.NAK, decision.delay)):
+                NATS_MESSAGES.labels(action="nacked").inc()
 
     async def _finish_terminally(
         self, msg: Msg, handling: Handling, decision: Decision, delivered: int
@@ -351,6 +355,38 @@ def _sequence_key(msg: Msg) -> str:
     """A dead-letter key for a message without a usable job id: its stream sequence."""
     sequence = msg.metadata.sequence.stream if msg.metadata else int(time.time() * 1000)
     return f"unknown-seq-{sequence}"
+
+
+def settle_payload(action: Action, delay: float | None = None) -> bytes:
+    """The body JetStream reads on a message's reply subject for `action` (+ACK, +TERM, or
+    -NAK with its delay in nanoseconds), as the client library writes it."""
+    if action is Action.ACK:
+        return b"+ACK"
+    if action is Action.TERM:
+        return b"+TERM"
+    if delay:
+        return b"-NAK " + json.dumps({"delay": int(delay * 10**9)}).encode()
+    return b"-NAK"
+
+
+async def _confirmed(nc: NatsClient, msg: Msg, payload: bytes) -> bool:
+    """Settle `msg` and wait until the server has it, retrying a few times; True when it did.
+
+    A plain ack, nak or term is fire-and-forget: one sent while the stream elects a new leader
+    (a NATS node restarting) is lost, and the message comes back only after `ack_wait` (2 min
+    in the generated consumers). JetStream answers a settle sent as a request once it is
+    applied, so retried through the election it holds in seconds. When every try fails the
+    message is left to that redelivery, which is still correct.
+    """
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            await nc.request(msg.reply, payload, timeout=SETTLE_CONFIRM_SECONDS)
+        except (NatsTimeoutError, NoRespondersError, ConnectionClosedError) as exc:
+            log.warning("settle not confirmed", attempt=attempt + 1, error=type(exc).__name__)
+            await asyncio.sleep(min(0.5 * 2**attempt, 4))
+        else:
+            return True
+    return False
 
 
 async def _retrying(publish: Callable[[], Awaitable[Any]]) -> bool:
