@@ -43,7 +43,13 @@ from scripts.tenancy.nats_server import (
     server_config,
 )
 from testbed.external_secrets import ParameterStore, external_secrets, resolve
-from testbed.servers import ServerError, free_port, nats_server_binary, wait_for_port
+from testbed.servers import (
+    ServerError,
+    end_process,
+    free_port,
+    nats_server_binary,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STORE_DIR_LINE = '"store_dir": "/data"'
@@ -163,13 +169,8 @@ class NatsNode:
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            end_process(self.proc)
         self.proc = None
 
     def logs(self) -> str:

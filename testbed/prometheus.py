@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import yaml
 
-from testbed.servers import ServerError, _binary, free_port, wait_for_port
+from testbed.servers import ServerError, _binary, end_process, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS_RULE = ROOT / "platform" / "observability" / "prometheusrule.yaml"
@@ -255,13 +255,8 @@ class Prometheus:
             raise ServerError(f"{exc}; its log ends:\n{self.logs()[-3000:]}") from None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            end_process(self.proc)
         self.proc = None
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -236,6 +237,18 @@ def local_redis_server(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def end_process(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM `proc` and wait; SIGKILL it when it does not end within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 def _as_postgres_user(argv: list[str]) -> list[str]:

@@ -92,10 +92,8 @@ def worker(stores: TlsStores, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "OPENAI_API_KEY": "sk-test-secret-value",
         "WORKER_LOG_DIR": str(tmp_path_factory.mktemp("worker")),
     }
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("DATABASE_URL", raising=False)
-        patch.delenv("REDIS_URL", raising=False)
-        worker = Worker(env).start()
+    # Nothing inherited: a DATABASE_URL or REDIS_URL of the test run would win over the keys.
+    worker = Worker(env, inherit_environment=False).start()
     yield worker
     worker.stop()
 
