@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,10 @@ def run(stack: ExitStack) -> int:
 
 def main() -> int:
     """Run the demo; whatever happens, stop every server and the worker before returning."""
+    # Ctrl-C stops the demo however it was started: a shell without job control starts
+    # background commands with SIGINT ignored, and the servers, the worker and the CLI would
+    # inherit that. With a handler here, what the demo starts gets the default action again.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with ExitStack() as stack:
             try:
