@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.support.tenant_repo import agentplane, edit, make_tenant_repo
 
 pytestmark = pytest.mark.slow
 
@@ -23,48 +24,20 @@ DRAGONFLY = Path("claims/intelligence-deepagents/dragonfly.yaml")
 PLACEHOLDER = "generated-at-first-reconcile"
 
 
-def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "functions.render", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A git repository holding the function, the API manifests and the example claims."""
-    target = tmp_path / "repo"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for part in ("contract", "functions", "platform/apis", "claims"):
-        shutil.copytree(ROOT / part, target / part, ignore=ignore)
-    git(target, "init", "--quiet", "--initial-branch=main")
-    git(target, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
-    git(target, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "base")
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
+    return make_tenant_repo(tmp_path / "repo")
 
 
 def test_diff_without_changes_exits_0(repo: Path) -> None:
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert (proc.returncode, proc.stdout) == (0, "no changes to rendered resources\n"), proc.stderr
 
 
 def test_a_changed_claim_shows_only_its_own_resources(repo: Path) -> None:
     edit(repo / ANALYTICS, "concurrency: 4", "concurrency: 6")
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
     assert "intelligence-analytics/analytics-executor" in proc.stdout
     assert "deepagents" not in proc.stdout
@@ -80,7 +53,7 @@ def test_a_change_to_the_function_shows_every_claim(repo: Path) -> None:
         "TERMINATION_GRACE_SECONDS = 300",
         "TERMINATION_GRACE_SECONDS = 600",
     )
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
     assert "Deployment intelligence-analytics/analytics-executor (changed)" in proc.stdout
     assert "Deployment intelligence-deepagents/deepagents-executor (changed)" in proc.stdout
@@ -92,7 +65,7 @@ def test_a_new_claim_file_shows_its_resources_as_added(repo: Path) -> None:
     document = yaml.safe_load((repo / DEEPAGENTS).read_text())
     document["metadata"]["name"] = "second-executor"
     new.write_text(yaml.safe_dump(document))
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
     assert "Deployment intelligence-deepagents/second-executor (added)" in proc.stdout
     assert "deepagents-executor" not in proc.stdout
@@ -100,7 +73,7 @@ def test_a_new_claim_file_shows_its_resources_as_added(repo: Path) -> None:
 
 def test_markdown_diff_is_a_pull_request_comment(repo: Path) -> None:
     edit(repo / DEEPAGENTS, "size: medium", "size: large")
-    proc = run(repo, "diff", "--base", "HEAD", "--format", "markdown")
+    proc = agentplane(repo, "diff", "--base", "HEAD", "--format", "markdown")
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("<!-- agentplane-diff -->\n")
     assert "| claim | added | removed | changed |" in proc.stdout
@@ -110,7 +83,7 @@ def test_markdown_diff_is_a_pull_request_comment(repo: Path) -> None:
 
 
 def test_diff_against_an_unknown_ref_exits_2(repo: Path) -> None:
-    proc = run(repo, "diff", "--base", "no-such-ref")
+    proc = agentplane(repo, "diff", "--base", "no-such-ref")
     assert proc.returncode == 2
     assert "no-such-ref" in proc.stderr
 
@@ -122,7 +95,7 @@ def test_an_invalid_claim_fails_validation_naming_file_and_field(repo: Path) -> 
         "image: ghcr.io/bizmatters/deepagents-runtime:0.4.2",
         "image: Not An Image",
     )
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert any(line.startswith(f"{ANALYTICS}: spec.size: ") and "huge" in line for line in lines), (
@@ -133,14 +106,14 @@ def test_an_invalid_claim_fails_validation_naming_file_and_field(repo: Path) -> 
 
 def test_validation_catches_what_only_the_function_would_refuse(repo: Path) -> None:
     edit(repo / ANALYTICS, "memory: 768Mi", "memory: 8Gi")
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 1
     assert f"{ANALYTICS}: spec.resources.requests.memory: 8Gi exceeds the limit 3Gi" in proc.stdout
 
 
 def test_validation_reports_unparseable_yaml_with_its_line(repo: Path) -> None:
     (repo / "claims/broken.yaml").write_text("apiVersion: v1\nkind: [unclosed\n")
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 1
     assert (
         "claims/broken.yaml:3:1: invalid YAML" in proc.stdout
@@ -149,7 +122,7 @@ def test_validation_reports_unparseable_yaml_with_its_line(repo: Path) -> None:
 
 
 def test_valid_claims_pass_validation(repo: Path) -> None:
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 0, proc.stdout
     assert "6 claim(s): ok" in proc.stderr
 
@@ -157,7 +130,7 @@ def test_valid_claims_pass_validation(repo: Path) -> None:
 def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_label(
     repo: Path,
 ) -> None:
-    proc = run(repo, "render", str(DEEPAGENTS))
+    proc = agentplane(repo, "render", str(DEEPAGENTS))
     assert proc.returncode == 0, proc.stderr
     documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
     xr, resources = documents[0], documents[1:]
@@ -182,7 +155,7 @@ def test_render_prints_the_xr_then_resources_sorted_with_owner_and_composite_lab
 
 
 def test_render_of_a_directory_renders_every_claim_with_one_function(repo: Path) -> None:
-    proc = run(repo, "render", "claims", "--include-function-results")
+    proc = agentplane(repo, "render", "claims", "--include-function-results")
     assert proc.returncode == 0, proc.stderr
     documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
     xrs = [d for d in documents if d["kind"] == "AgentExecutor"]
@@ -198,7 +171,7 @@ def test_render_of_a_directory_renders_every_claim_with_one_function(repo: Path)
 def test_render_with_observed_resources_marks_the_xr_ready(repo: Path) -> None:
     shutil.copy(ROOT / "tests/fixtures/xrs/ready.yaml", repo / "ready.yaml")
     shutil.copy(ROOT / "tests/fixtures/observed/ready.yaml", repo / "observed.yaml")
-    proc = run(repo, "render", "ready.yaml", "--observed-resources", "observed.yaml")
+    proc = agentplane(repo, "render", "ready.yaml", "--observed-resources", "observed.yaml")
     assert proc.returncode == 0, proc.stderr
     xr = next(d for d in yaml.safe_load_all(proc.stdout) if d)
     ready = next(c for c in xr["status"]["conditions"] if c["type"] == "Ready")
@@ -208,7 +181,7 @@ def test_render_with_observed_resources_marks_the_xr_ready(repo: Path) -> None:
 def test_render_engine_crossplane_without_the_cli_says_what_is_missing(repo: Path) -> None:
     if shutil.which("crossplane"):
         pytest.fail("this test expects no crossplane CLI on PATH")
-    proc = run(repo, "render", str(DEEPAGENTS), "--engine", "crossplane")
+    proc = agentplane(repo, "render", str(DEEPAGENTS), "--engine", "crossplane")
     assert proc.returncode == 2
     assert "crossplane` CLI" in proc.stderr
 
@@ -219,7 +192,7 @@ def test_render_engine_crossplane_without_the_cli_says_what_is_missing(repo: Pat
 def test_validation_names_file_and_field_of_bad_database_claims(repo: Path) -> None:
     edit(repo / POSTGRES, "owner: deepagents", "owner: postgres")
     edit(repo / DRAGONFLY, "replicas: 1", "replicas: 1\n  password: hunter2")
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert any(line.startswith(f"{POSTGRES}: spec.owner: ") for line in lines), lines
@@ -229,7 +202,7 @@ def test_validation_names_file_and_field_of_bad_database_claims(repo: Path) -> N
 
 def test_validation_catches_what_only_the_function_refuses_of_a_database(repo: Path) -> None:
     edit(repo / POSTGRES, "size: 20Gi", "size: 512Mi")
-    proc = run(repo, "validate", "claims")
+    proc = agentplane(repo, "validate", "claims")
     assert proc.returncode == 1
     assert f"{POSTGRES}: spec.storage.size: 512Mi is below 1Gi" in proc.stdout
 
@@ -241,7 +214,7 @@ def _decoded(secret: dict[str, object]) -> dict[str, str]:
 
 
 def test_render_of_a_database_claim_shows_the_placeholder_never_a_password(repo: Path) -> None:
-    proc = run(repo, "render", str(POSTGRES), str(DRAGONFLY))
+    proc = agentplane(repo, "render", str(POSTGRES), str(DRAGONFLY))
     assert proc.returncode == 0, proc.stderr
     documents = [d for d in yaml.safe_load_all(proc.stdout) if d]
     kinds = [d["kind"] for d in documents]
@@ -268,7 +241,7 @@ def test_render_of_a_database_claim_shows_the_placeholder_never_a_password(repo:
 
 def test_a_changed_database_claim_shows_only_its_own_resources(repo: Path) -> None:
     edit(repo / POSTGRES, "size: 20Gi", "size: 50Gi")
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
     assert "Cluster intelligence-deepagents/deepagents-db (changed)" in proc.stdout
     assert "-    size: 20Gi\n+    size: 50Gi" in proc.stdout
@@ -283,7 +256,7 @@ def test_a_new_cache_claim_shows_its_resources_as_added(repo: Path) -> None:
         .replace("deepagents-cache", "second-cache")
         .replace("name: dragonfly-connection", "name: second-connection")
     )
-    proc = run(repo, "diff", "--base", "HEAD")
+    proc = agentplane(repo, "diff", "--base", "HEAD")
     assert proc.returncode == 1, proc.stderr
     assert "Dragonfly intelligence-deepagents/second-cache (added)" in proc.stdout
     assert "Secret intelligence-deepagents/second-connection (added)" in proc.stdout
@@ -291,7 +264,7 @@ def test_a_new_cache_claim_shows_its_resources_as_added(repo: Path) -> None:
 
 
 def test_render_with_compositions_of_other_kinds_names_the_missing_one(repo: Path) -> None:
-    proc = run(
+    proc = agentplane(
         repo,
         "render",
         str(POSTGRES),
