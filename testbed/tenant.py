@@ -187,12 +187,15 @@ class TenantExecutor:
 def prepare_executor(
     executor: Executor,
     secrets: SecretStore,
+    parameters: ParameterStore,
     *,
     nats_urls: Iterable[str],
     openai_base_url: str,
     home: Path,
 ) -> TenantExecutor:
-    """Run the Deployment's init containers and resolve the worker's environment."""
+    """Provide the Secrets the Deployment reads (`provide_secrets`), run its init containers
+    and resolve the worker's environment."""
+    provide_secrets(executor, secrets, parameters)
     run_init_containers(executor, secrets.get)
     rendered = container_env(
         executor.container(), executor.namespace, secrets.get, pod_name=pod_name(executor)

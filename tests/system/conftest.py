@@ -33,7 +33,6 @@ from testbed.tenant import (
     execute_subject,
     generated_documents,
     prepare_executor,
-    provide_secrets,
     publish_nats_secrets,
 )
 from testbed.worker import Worker
@@ -141,10 +140,10 @@ def running_tenants(
             made = stack.enter_context(running_stores(stores, executor.namespace))
             for name, data in made.secrets.items():
                 platform.secrets.put(executor.namespace, name, data)
-            provide_secrets(executor, platform.secrets, platform.nats.parameters)
             running = prepare_executor(
                 executor,
                 platform.secrets,
+                platform.nats.parameters,
                 nats_urls=platform.nats.urls,
                 openai_base_url=llm.base_url,
                 home=workdir / executor.namespace,

@@ -41,7 +41,6 @@ from testbed.tenant import (
     execute_subject,
     generated_documents,
     prepare_executor,
-    provide_secrets,
 )
 from testbed.worker import job
 from tests.system.conftest import Tenant, apply_nack
@@ -130,10 +129,10 @@ def limited_pods(
                 t for t in LIMITS if _stream(t) == executor.claim["spec"]["nats"]["stream"]
             ]
             apply_nack(platform.nats, platform.secrets, [*accounts, *executor.nack_objects])
-            provide_secrets(executor, platform.secrets, platform.nats.parameters)
             running = prepare_executor(
                 executor,
                 platform.secrets,
+                platform.nats.parameters,
                 nats_urls=platform.nats.urls,
                 openai_base_url=llm.base_url,
                 home=directory / violation_type,
