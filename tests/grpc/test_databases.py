@@ -4,10 +4,6 @@ password kept across a server restart, and never in the server's logs."""
 from __future__ import annotations
 
 import base64
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,11 +14,10 @@ from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from tests.conftest import ROOT
+from tests.support.function_server import function_server
 
 pytestmark = pytest.mark.slow
 
-_PORT = re.compile(r'"port": (\d+)')
 UID = "0f3e2d1c-5b4a-4c3d-8e7f-6a5b4c3d2e1f"
 
 
@@ -30,38 +25,9 @@ UID = "0f3e2d1c-5b4a-4c3d-8e7f-6a5b4c3d2e1f"
 def logged_server() -> Iterator[tuple[int, list[str]]]:
     """The function on a free port, logging as in production (JSON); the list fills with its
     output at exit."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "functions.agent_executor",
-            "--insecure",
-            "--address",
-            "127.0.0.1:0",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
     lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while time.monotonic() < deadline and port is None:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            match = _PORT.search(line)
-            port = int(match.group(1)) if match else None
-        assert port is not None, "the function server did not report its port"
+    with function_server("--insecure", output=lines) as port:
         yield port, lines
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-        lines.append(out)
 
 
 def call(port: int, xr: dict[str, Any], observed: dict[str, Any] | None = None) -> Any:
