@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-
 from functions.agent_executor import names
 from functions.agent_executor.admission import admit
 from functions.agent_executor.builders.deployment import build_deployment
@@ -24,6 +22,7 @@ from functions.agent_executor.builders.service_account import build_service_acco
 from functions.agent_executor.builders.service_monitor import build_service_monitor
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
+from functions.agent_executor.struct_wire import field, struct_bytes
 
 Builder = Callable[[Workload, AgentExecutorSpec], dict[str, Any]]
 
@@ -76,14 +75,15 @@ def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
     verdict = admit(name, namespace, raw_spec)
     if verdict.spec is None:
         return Composed(workload, None, tuple(verdict.errors), tuple(verdict.warnings))
-    desired = fnv1.State()
-    for key, manifest in desired_resources(workload, verdict.spec).items():
-        desired.resources[key].resource.update(manifest)
-    return Composed(
-        workload,
-        verdict.spec,
-        (),
-        tuple(verdict.warnings),
-        tuple(desired.resources),
-        desired.SerializeToString(),
+    resources = desired_resources(workload, verdict.spec)
+    warnings = tuple(verdict.warnings)
+    return Composed(workload, verdict.spec, (), warnings, tuple(resources), state_bytes(resources))
+
+
+def state_bytes(resources: dict[str, dict[str, Any]]) -> bytes:
+    """A `State` holding `resources` (composition resource name → manifest), serialized."""
+    # State.resources = 2, a map entry's key = 1 and value = 2; Resource.resource = 1.
+    return b"".join(
+        field(2, field(1, key.encode()) + field(2, field(1, struct_bytes(manifest))))
+        for key, manifest in resources.items()
     )

@@ -11,10 +11,8 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from kubernetes.client import models as k8s
-
 from contract import env
-from functions.agent_executor.builders.serialize import to_manifest
+from functions.agent_executor.builders.manifest import manifest
 from functions.agent_executor.databases.names import Store
 from functions.agent_executor.databases.passwords import Password
 from functions.agent_executor.databases.spec import DragonflyInstanceSpec, PostgresInstanceSpec
@@ -32,14 +30,12 @@ def _b64(text: str) -> str:
 def _secret(
     store: Store, name: str, values: dict[str, str], kind: str = "Opaque"
 ) -> dict[str, Any]:
-    return to_manifest(
-        k8s.V1Secret(
-            api_version="v1",
-            kind="Secret",
-            metadata=k8s.V1ObjectMeta(name=name, namespace=store.namespace, labels=store.labels()),
-            type=kind,
-            data={key: _b64(value) for key, value in values.items()},
-        )
+    return manifest(
+        "v1",
+        "Secret",
+        store.metadata(name),
+        type=kind,
+        data={key: _b64(value) for key, value in values.items()},
     )
 
 

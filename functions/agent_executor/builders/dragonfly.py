@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client import models as k8s
-
 from contract import env
-from functions.agent_executor.builders.serialize import to_manifest
 from functions.agent_executor.databases.names import Store
 from functions.agent_executor.databases.spec import DragonflyInstanceSpec
 from functions.agent_executor.spec import Size
@@ -37,9 +34,7 @@ def build_dragonfly(store: Store, spec: DragonflyInstanceSpec) -> dict[str, Any]
     return {
         "apiVersion": DRAGONFLY_API_VERSION,
         "kind": "Dragonfly",
-        "metadata": to_manifest(
-            k8s.V1ObjectMeta(name=store.name, namespace=store.namespace, labels=store.labels())
-        ),
+        "metadata": store.metadata(),
         "spec": {
             "replicas": spec.replicas,
             "resources": {"requests": dict(requests), "limits": dict(limits)},

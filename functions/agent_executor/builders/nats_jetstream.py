@@ -17,7 +17,7 @@ from typing import Any
 
 from contract.nats import NACK_ACCOUNT_RESOURCE
 from functions.agent_executor.builders.capacity import replica_ceiling
-from functions.agent_executor.builders.serialize import custom_resource
+from functions.agent_executor.builders.manifest import custom_resource
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from kubernetes.client import models as k8s
-
 from contract import stores
 from contract.runtime import HTTP_PORT
-from functions.agent_executor.builders.serialize import object_meta, to_manifest
+from functions.agent_executor.builders.manifest import custom_resource
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
@@ -56,43 +54,37 @@ def nats_endpoints(url: str) -> list[NatsEndpoint]:
     return endpoints
 
 
-def _tcp(port: int) -> k8s.V1NetworkPolicyPort:
-    return k8s.V1NetworkPolicyPort(port=port, protocol="TCP")
+def _tcp(port: int) -> dict[str, Any]:
+    return {"port": port, "protocol": "TCP"}
 
 
-def _namespace_peer(namespace: str) -> k8s.V1NetworkPolicyPeer:
+def _namespace_peer(namespace: str) -> dict[str, Any]:
     # The API server sets kubernetes.io/metadata.name to every namespace's own name (1.21+)
     # and keeps it so: no namespace can be labelled into another one's place.
-    return k8s.V1NetworkPolicyPeer(
-        namespace_selector=k8s.V1LabelSelector(match_labels={NAMESPACE_LABEL: namespace})
-    )
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}}}
 
 
-def _nats_rule(endpoint: NatsEndpoint) -> k8s.V1NetworkPolicyEgressRule:
-    peers = None
-    if endpoint.namespace is not None:
-        peers = [_namespace_peer(endpoint.namespace)]
-    return k8s.V1NetworkPolicyEgressRule(to=peers, ports=[_tcp(endpoint.port)])
+def _nats_rule(endpoint: NatsEndpoint) -> dict[str, Any]:
+    peers = {} if endpoint.namespace is None else {"to": [_namespace_peer(endpoint.namespace)]}
+    return {**peers, "ports": [_tcp(endpoint.port)]}
 
 
-def _store_rule(store: str, port: int) -> k8s.V1NetworkPolicyEgressRule:
+def _store_rule(store: str, port: int) -> dict[str, Any]:
     # A pod selector without a namespace selector: pods of this namespace only.
-    selector = k8s.V1LabelSelector(match_labels={stores.STORE_LABEL: store})
-    return k8s.V1NetworkPolicyEgressRule(
-        to=[k8s.V1NetworkPolicyPeer(pod_selector=selector)], ports=[_tcp(port)]
-    )
+    selector = {"matchLabels": {stores.STORE_LABEL: store}}
+    return {"to": [{"podSelector": selector}], "ports": [_tcp(port)]}
 
 
-def store_rules(spec: AgentExecutorSpec) -> list[k8s.V1NetworkPolicyEgressRule]:
+def store_rules(spec: AgentExecutorSpec) -> list[dict[str, Any]]:
     """Egress to the namespace's database and cache pods, then to each external store."""
     return [
         _store_rule(stores.POSTGRES_STORE, POSTGRES_PORT),
         _store_rule(stores.DRAGONFLY_STORE, DRAGONFLY_PORT),
         *(
-            k8s.V1NetworkPolicyEgressRule(
-                to=[k8s.V1NetworkPolicyPeer(ip_block=k8s.V1IPBlock(cidr=external.cidr))],
-                ports=[_tcp(port) for port in dict.fromkeys(external.ports)],
-            )
+            {
+                "to": [{"ipBlock": {"cidr": external.cidr}}],
+                "ports": [_tcp(port) for port in dict.fromkeys(external.ports)],
+            }
             for external in spec.network_policy.external_stores
         ),
     ]
@@ -106,44 +98,32 @@ def caller_namespaces(workload: Workload, spec: AgentExecutorSpec) -> list[str]:
     return list(admitted)
 
 
-def _ingress(workload: Workload, spec: AgentExecutorSpec) -> list[k8s.V1NetworkPolicyIngressRule]:
+def _ingress(workload: Workload, spec: AgentExecutorSpec) -> list[dict[str, Any]]:
     peers = [
         # An empty pod selector without a namespace selector: every pod of this namespace.
-        k8s.V1NetworkPolicyPeer(pod_selector=k8s.V1LabelSelector()),
+        {"podSelector": {}},
         *(_namespace_peer(ns) for ns in caller_namespaces(workload, spec)),
     ]
-    # By the wire name: the client's typed keyword (`var_from`) is silently dropped, and
-    # `_from` is not in its type stubs.
-    rule = k8s.V1NetworkPolicyIngressRule.model_validate(
-        {"from": peers, "ports": [_tcp(HTTP_PORT)]}
-    )
-    return [rule]
+    return [{"from": peers, "ports": [_tcp(HTTP_PORT)]}]
 
 
 def build_network_policy(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
     """NetworkPolicy `<name>` selecting the worker pods."""
     egress = [
         # DNS may be kube-dns or a node-local cache, so port 53 goes anywhere.
-        k8s.V1NetworkPolicyEgressRule(
-            ports=[
-                k8s.V1NetworkPolicyPort(port=53, protocol="UDP"),
-                k8s.V1NetworkPolicyPort(port=53, protocol="TCP"),
-            ]
-        ),
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
         *(_nats_rule(e) for e in nats_endpoints(spec.nats.url)),
         *store_rules(spec),
-        k8s.V1NetworkPolicyEgressRule(ports=[_tcp(HTTPS_PORT)]),
+        {"ports": [_tcp(HTTPS_PORT)]},
     ]
-    return to_manifest(
-        k8s.V1NetworkPolicy(
-            api_version="networking.k8s.io/v1",
-            kind="NetworkPolicy",
-            metadata=object_meta(workload),
-            spec=k8s.V1NetworkPolicySpec(
-                pod_selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
-                policy_types=["Ingress", "Egress"],
-                ingress=_ingress(workload, spec),
-                egress=egress,
-            ),
-        )
+    return custom_resource(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        workload,
+        spec={
+            "podSelector": {"matchLabels": workload.selector_labels()},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": _ingress(workload, spec),
+            "egress": egress,
+        },
     )

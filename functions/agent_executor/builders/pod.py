@@ -8,32 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client import models as k8s
-
 from contract import env
 from contract.runtime import RUN_AS_USER
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
 TMP_VOLUME = "tmp"
+RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
 
-def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[k8s.V1EnvVar]:
+def secret_env(secret: str, keys: tuple[str, ...], *, optional: bool) -> list[dict[str, Any]]:
     """Environment variables read by key from `secret`."""
+    extra = {"optional": True} if optional else {}
     return [
-        k8s.V1EnvVar(
-            name=key,
-            value_from=k8s.V1EnvVarSource(
-                secret_key_ref=k8s.V1SecretKeySelector(
-                    name=secret, key=key, optional=True if optional else None
-                )
-            ),
-        )
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, **extra}}}
         for key in keys
     ]
 
 
-def database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
+def plain_env(values: dict[str, str]) -> list[dict[str, Any]]:
+    """Environment variables with literal values, in the order given."""
+    return [{"name": name, "value": value} for name, value in values.items()]
+
+
+def database_env(spec: AgentExecutorSpec) -> list[dict[str, Any]]:
     """The POSTGRES_* variables, from the spec's Postgres Secret; its TLS keys when it has them
     (a PostgresInstance's has POSTGRES_SSLMODE; a managed service's may add a CA path)."""
     return [
@@ -42,56 +40,60 @@ def database_env(spec: AgentExecutorSpec) -> list[k8s.V1EnvVar]:
     ]
 
 
-def restricted_security_context() -> k8s.V1SecurityContext:
+def restricted_security_context() -> dict[str, Any]:
     """A container security context that meets Pod Security Standard "restricted"."""
-    return k8s.V1SecurityContext(
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        run_as_non_root=True,
-        run_as_user=RUN_AS_USER,
-        run_as_group=RUN_AS_USER,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    )
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP),
+    }
 
 
-def tmp_mount() -> list[k8s.V1VolumeMount]:
+def tmp_mount() -> list[dict[str, Any]]:
     """The writable /tmp of a read-only root filesystem."""
-    return [k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp")]  # noqa: S108 - an emptyDir
+    return [{"name": TMP_VOLUME, "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir
 
 
-def restricted_pod_security_context() -> k8s.V1PodSecurityContext:
+def restricted_pod_security_context() -> dict[str, Any]:
     """The pod-level half of Pod Security Standard "restricted"."""
-    return k8s.V1PodSecurityContext(
-        run_as_non_root=True,
-        run_as_user=RUN_AS_USER,
-        run_as_group=RUN_AS_USER,
-        fs_group=RUN_AS_USER,
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    )
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "fsGroup": RUN_AS_USER,
+        "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP),
+    }
+
+
+def image_pull_secrets(spec: AgentExecutorSpec) -> dict[str, Any]:
+    """`imagePullSecrets` of a pod or ServiceAccount, as a field to splice in (none: absent)."""
+    if not spec.image_pull_secrets:
+        return {}
+    return {"imagePullSecrets": [{"name": s.name} for s in spec.image_pull_secrets]}
 
 
 def restricted_pod_spec(
     workload: Workload,
     spec: AgentExecutorSpec,
-    volumes: list[k8s.V1Volume] | None = None,
+    volumes: list[dict[str, Any]] | None = None,
     **fields: Any,
-) -> k8s.V1PodSpec:
+) -> dict[str, Any]:
     """A pod of this executor: its ServiceAccount without a token, pull secrets, restricted PSS,
-    the /tmp emptyDir and `volumes`; `fields` add the containers and the rest."""
-    return k8s.V1PodSpec(
-        service_account_name=workload.name,
-        automount_service_account_token=False,
-        image_pull_secrets=[
-            k8s.V1LocalObjectReference(name=s.name) for s in spec.image_pull_secrets
-        ]
-        or None,
-        security_context=restricted_pod_security_context(),
-        volumes=[*tmp_volumes(), *(volumes or [])],
+    the /tmp emptyDir and `volumes`; `fields` (wire names) add the containers and the rest."""
+    return {
+        "serviceAccountName": workload.name,
+        "automountServiceAccountToken": False,
+        **image_pull_secrets(spec),
+        "securityContext": restricted_pod_security_context(),
+        "volumes": [*tmp_volumes(), *(volumes or [])],
         **fields,
-    )
+    }
 
 
-def tmp_volumes() -> list[k8s.V1Volume]:
+def tmp_volumes() -> list[dict[str, Any]]:
     """The emptyDir behind /tmp."""
-    return [k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Gi"))]
+    return [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}}]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client import models as k8s
-
 from functions.agent_executor.builders.capacity import replica_ceiling
-from functions.agent_executor.builders.serialize import object_meta, to_manifest
+from functions.agent_executor.builders.manifest import custom_resource
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 
@@ -21,16 +19,14 @@ def wants_pod_disruption_budget(spec: AgentExecutorSpec) -> bool:
 def build_pod_disruption_budget(workload: Workload, spec: AgentExecutorSpec) -> dict[str, Any]:
     """PDB `<name>`: maxUnavailable 1, so a drain never blocks on a single replica."""
     del spec
-    return to_manifest(
-        k8s.V1PodDisruptionBudget(
-            api_version="policy/v1",
-            kind="PodDisruptionBudget",
-            metadata=object_meta(workload),
-            spec=k8s.V1PodDisruptionBudgetSpec(
-                max_unavailable=1,
-                selector=k8s.V1LabelSelector(match_labels=workload.selector_labels()),
-                # A crash-looping pod must not hold a node drain hostage.
-                unhealthy_pod_eviction_policy="AlwaysAllow",
-            ),
-        )
+    return custom_resource(
+        "policy/v1",
+        "PodDisruptionBudget",
+        workload,
+        spec={
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": workload.selector_labels()},
+            # A crash-looping pod must not hold a node drain hostage.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
     )

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client import models as k8s
-
-from functions.agent_executor.builders.serialize import to_manifest
 from functions.agent_executor.databases.names import Store
 from functions.agent_executor.databases.spec import (
     BACKUP_ACCESS_KEY_ID,
@@ -43,12 +40,6 @@ SIZES: dict[Size, tuple[dict[str, str], dict[str, str]]] = {
     "medium": ({"cpu": "500m", "memory": "2Gi"}, {"cpu": "2", "memory": "2Gi"}),
     "large": ({"cpu": "1", "memory": "4Gi"}, {"cpu": "4", "memory": "4Gi"}),
 }
-
-
-def _metadata(store: Store, name: str | None = None) -> dict[str, Any]:
-    return to_manifest(
-        k8s.V1ObjectMeta(name=name or store.name, namespace=store.namespace, labels=store.labels())
-    )
 
 
 def _backup(spec: PostgresInstanceSpec) -> dict[str, Any] | None:
@@ -110,7 +101,7 @@ def build_cluster(store: Store, spec: PostgresInstanceSpec) -> dict[str, Any]:
     return {
         "apiVersion": CNPG_API_VERSION,
         "kind": "Cluster",
-        "metadata": _metadata(store),
+        "metadata": store.metadata(),
         "spec": cluster_spec,
     }
 
@@ -121,7 +112,7 @@ def build_scheduled_backup(store: Store, spec: PostgresInstanceSpec) -> dict[str
     return {
         "apiVersion": CNPG_API_VERSION,
         "kind": "ScheduledBackup",
-        "metadata": _metadata(store, store.backup_name),
+        "metadata": store.metadata(store.backup_name),
         "spec": {
             "schedule": spec.backup.schedule,
             "cluster": {"name": store.name},

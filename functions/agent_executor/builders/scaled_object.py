@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.nats import tenant_account
-from functions.agent_executor.builders.serialize import custom_resource
+from functions.agent_executor.builders.manifest import custom_resource
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
 

@@ -4,6 +4,7 @@ composes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from contract import stores
 from functions.agent_executor.names import PART_OF
@@ -71,6 +72,10 @@ class Store:
             "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "crossplane",
         }
+
+    def metadata(self, name: str | None = None) -> dict[str, Any]:
+        """Metadata of a composed resource: `name` (default the XR's), namespace and labels."""
+        return {"name": name or self.name, "namespace": self.namespace, "labels": self.labels()}
 
     def pod_labels(self) -> dict[str, str]:
         """Labels the operator puts on the pods: the executor's NetworkPolicy selects them."""
