@@ -22,7 +22,7 @@ from functions.agent_executor.builders.service_account import build_service_acco
 from functions.agent_executor.builders.service_monitor import build_service_monitor
 from functions.agent_executor.names import Workload
 from functions.agent_executor.spec import AgentExecutorSpec
-from functions.agent_executor.struct_wire import field, struct_bytes
+from functions.agent_executor.struct_wire import struct_bytes
 
 Builder = Callable[[Workload, AgentExecutorSpec], dict[str, Any]]
 
@@ -57,16 +57,20 @@ def desired_resources(workload: Workload, spec: AgentExecutorSpec) -> dict[str, 
 
 @dataclass(frozen=True)
 class Composed:
-    """The verdict on one XR and, when admitted, its desired resources as Structs."""
+    """The verdict on one XR and, when admitted, its desired resources as encoded Structs."""
 
     workload: Workload
     spec: AgentExecutorSpec | None
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    resources: tuple[str, ...] = ()
-    # The desired resources as a serialized `State`: merging bytes into a
-    # response is one C-level parse, cheaper than copying each Struct.
-    desired_bytes: bytes = b""
+    # (composition resource name, its manifest as `google.protobuf.Struct` wire bytes): a
+    # response carries them as they are (functions/agent_executor/reply.py).
+    encoded: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """The composition resource names, in the order they were built."""
+        return tuple(name for name, _ in self.encoded)
 
 
 def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
@@ -75,15 +79,8 @@ def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
     verdict = admit(name, namespace, raw_spec)
     if verdict.spec is None:
         return Composed(workload, None, tuple(verdict.errors), tuple(verdict.warnings))
-    resources = desired_resources(workload, verdict.spec)
-    warnings = tuple(verdict.warnings)
-    return Composed(workload, verdict.spec, (), warnings, tuple(resources), state_bytes(resources))
-
-
-def state_bytes(resources: dict[str, dict[str, Any]]) -> bytes:
-    """A `State` holding `resources` (composition resource name → manifest), serialized."""
-    # State.resources = 2, a map entry's key = 1 and value = 2; Resource.resource = 1.
-    return b"".join(
-        field(2, field(1, key.encode()) + field(2, field(1, struct_bytes(manifest))))
-        for key, manifest in resources.items()
+    encoded = tuple(
+        (key, struct_bytes(manifest))
+        for key, manifest in desired_resources(workload, verdict.spec).items()
     )
+    return Composed(workload, verdict.spec, (), tuple(verdict.warnings), encoded)

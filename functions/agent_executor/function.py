@@ -17,11 +17,11 @@ from functions.agent_executor.databases.compose import STORE_KINDS, compose_stor
 from functions.agent_executor.databases.function import compose_store_response
 from functions.agent_executor.readiness import (
     CONDITION_TYPE,
-    Readiness,
     resource_readiness,
     summarize,
     xr_status,
 )
+from functions.agent_executor.reply import Reply, resource_entries
 from functions.agent_executor.spec import KIND
 
 # Every kind this one function composes: one image, one pinned Function, three XRDs.
@@ -69,6 +69,11 @@ def observed_summary(req: fnv1.RunFunctionRequest, name: str) -> dict[str, Any] 
 
 
 def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.RunFunctionResponse:
+    """Build the response for one request as a single message (see `compose_reply`)."""
+    return compose_reply(req, cache).message()
+
+
+def compose_reply(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> Reply:
     """Build the response for one request; bad input becomes a fatal result, not an error.
 
     A fatal response carries the desired state exactly as it arrived, so a
@@ -77,7 +82,7 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
     xr = req.observed.composite.resource
     kind = _field(xr, "kind")
     if kind in STORE_KINDS:
-        return compose_store_response(req, STORE_KINDS[kind])
+        return Reply(compose_store_response(req, STORE_KINDS[kind]))
     rsp = response.to(req)
     if kind not in (None, "", KIND):
         response.fatal(
@@ -85,7 +90,7 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
             f"kind: this function composes {', '.join(KINDS)}, not {str(kind)[:80]!r}; "
             "check the Composition's compositeTypeRef",
         )
-        return rsp
+        return Reply(rsp)
     metadata = _field(xr, "metadata")
     if not isinstance(metadata, struct_pb2.Struct):
         metadata = struct_pb2.Struct()
@@ -98,20 +103,21 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
         response.fatal(
             rsp, f"invalid AgentExecutor {namespace}/{name}: " + "; ".join(composed.errors)
         )
-        return rsp
+        return Reply(rsp)
     for message in composed.warnings:
         response.warning(rsp, message)
 
-    readiness: dict[str, Readiness] = {}
+    readiness = {
+        key: resource_readiness(key, observed_summary(req, key)) for key in composed.resources
+    }
     # Ours replace same-named resources of earlier pipeline steps; others stay.
     for key in composed.resources:
         if key in rsp.desired.resources:
             del rsp.desired.resources[key]
-    rsp.desired.MergeFromString(composed.desired_bytes)
-    for key in composed.resources:
-        readiness[key] = resource_readiness(key, observed_summary(req, key))
-        ready = readiness[key].ready
-        rsp.desired.resources[key].ready = fnv1.READY_TRUE if ready else fnv1.READY_FALSE
+    tail = resource_entries(
+        (key, struct, fnv1.READY_TRUE if readiness[key].ready else fnv1.READY_FALSE)
+        for key, struct in composed.encoded
+    )
 
     status = xr_status(composed.workload, composed.spec, observed_summary(req, names.DEPLOYMENT))
     rsp.desired.composite.resource.get_or_create_struct("status").update(
@@ -127,7 +133,7 @@ def compose_response(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> fnv1.
             message=overall.message,
         ),
     )
-    return rsp
+    return Reply(rsp, tail)
 
 
 class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
@@ -141,8 +147,18 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
         self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
     ) -> fnv1.RunFunctionResponse:
         """Run the function; any unexpected failure is reported as a fatal result."""
+        return self.reply(req).message()
+
+    async def run_function_wire(
+        self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
+    ) -> bytes:
+        """`RunFunction` as the serialized response: what the server sends (server.py)."""
+        return self.reply(req).wire()
+
+    def reply(self, req: fnv1.RunFunctionRequest) -> Reply:
+        """The response to `req`; any unexpected failure is reported as a fatal result."""
         try:
-            return compose_response(req, self.cache)
+            return compose_reply(req, self.cache)
         except Exception as exc:
             kind = _field(req.observed.composite.resource, "kind")
             rsp = response.to(req)
@@ -153,12 +169,12 @@ class AgentExecutorFunction(grpcv1.FunctionRunnerServiceServicer):
                     "compose failed", tag=req.meta.tag, kind=kind, error=type(exc).__name__
                 )
                 response.fatal(rsp, f"internal error composing {kind}: {type(exc).__name__}")
-                return rsp
+                return Reply(rsp)
             self.log.exception("compose failed", tag=req.meta.tag)
             response.fatal(
                 rsp, f"internal error composing AgentExecutor: {type(exc).__name__}: {exc}"
             )
-            return rsp
+            return Reply(rsp)
 
 
 def warm_up() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable
+from typing import Protocol, runtime_checkable
 
 import grpc
 from crossplane.function import runtime
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
 from grpc_reflection.v1alpha import reflection
@@ -16,6 +19,34 @@ SHUTDOWN_GRACE_SECONDS = 5
 
 class ServerConfigError(ValueError):
     """The server cannot start with the given transport settings."""
+
+
+@runtime_checkable
+class WireFunction(Protocol):
+    """A function that can answer v1 RunFunction with the response already serialized."""
+
+    def run_function_wire(
+        self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
+    ) -> Awaitable[bytes]:
+        """The serialized RunFunctionResponse for `req`."""
+        ...
+
+
+def _add_v1(function: grpcv1.FunctionRunnerServiceServicer, server: grpc.aio.Server) -> None:
+    """Register the v1 service: byte-for-byte from `run_function_wire` when the function has
+    it (the bytes are sent as they are), else through the generated stubs."""
+    if not isinstance(function, WireFunction):
+        grpcv1.add_FunctionRunnerServiceServicer_to_server(function, server)
+        return
+    service = fnv1.DESCRIPTOR.services_by_name["FunctionRunnerService"].full_name
+    handler = grpc.unary_unary_rpc_method_handler(
+        function.run_function_wire,
+        request_deserializer=fnv1.RunFunctionRequest.FromString,
+        response_serializer=bytes,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {"RunFunction": handler}),)
+    )
 
 
 def build_server(
@@ -35,7 +66,7 @@ def build_server(
             "or --insecure for local use"
         )
     server = grpc.aio.server()
-    grpcv1.add_FunctionRunnerServiceServicer_to_server(function, server)
+    _add_v1(function, server)
     grpcv1beta1.add_FunctionRunnerServiceServicer_to_server(
         runtime.BetaFunctionRunner(wrapped=function), server
     )

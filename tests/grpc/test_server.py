@@ -17,6 +17,8 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from crossplane.function.proto.v1beta1 import run_function_pb2 as fnv1beta1
 from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
 
+from functions.agent_executor.cache import ComposeCache
+from functions.agent_executor.function import compose_response
 from tests.conftest import ROOT, XR_FIXTURES
 from tests.support.function_server import function_server
 
@@ -106,6 +108,30 @@ def test_bad_input_gets_a_fatal_result_and_the_server_keeps_serving(insecure_por
     assert [r.severity for r in empty.results] == [fnv1.SEVERITY_FATAL]
     assert "metadata.name: is required" in empty.results[0].message
     assert len(good.desired.resources) == 10
+
+
+def test_v1_response_over_grpc_is_the_composed_message_replacing_earlier_steps_resources(
+    insecure_port: int,
+) -> None:
+    # The server sends its resources as cached bytes after the per-call message; the
+    # receiver must see one desired state: ours replacing the same-named resource an
+    # earlier step left, that step's other resource kept, readiness on each of ours.
+    req = fnv1.RunFunctionRequest(
+        meta=fnv1.RequestMeta(tag="pipeline"),
+        observed=fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(xr()))),
+    )
+    req.desired.resources["service"].resource.update({"kind": "Service", "from": "earlier"})
+    req.desired.resources["other-step"].resource.update({"kind": "ConfigMap"})
+    with grpc.insecure_channel(f"127.0.0.1:{insecure_port}") as channel:
+        rsp = grpcv1.FunctionRunnerServiceStub(channel).RunFunction(req, timeout=30)
+    assert rsp == compose_response(req, ComposeCache())
+    assert resource.struct_to_dict(rsp.desired.resources["other-step"].resource) == {
+        "kind": "ConfigMap"
+    }
+    assert "from" not in rsp.desired.resources["service"].resource
+    assert {r.ready for k, r in rsp.desired.resources.items() if k != "other-step"} == {
+        fnv1.READY_FALSE
+    }
 
 
 def _run(port: int, composite: dict[str, Any]) -> fnv1.RunFunctionResponse:
