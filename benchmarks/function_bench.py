@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import statistics
@@ -26,6 +27,8 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_XR = ROOT / "tests" / "fixtures" / "xrs" / "every-field.yaml"
+P99_TARGET_MS = 5.0
+WARM_UP = 50
 PORT_LINE = re.compile(r'"port": (\d+)|port=(\d+)')
 
 
@@ -87,10 +90,10 @@ async def drive(
     """Send every request, `callers` at a time, over one channel."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = grpcv1.FunctionRunnerServiceStub(channel)
-        for req in requests[:50]:  # warm-up: imports, connections, caches of the server
+        for req in requests[:WARM_UP]:  # warm-up: imports, connections, caches of the server
             await stub.RunFunction(req)
         latencies: list[float] = []
-        queue = list(requests)
+        queue = list(reversed(requests[WARM_UP:]))
 
         async def caller() -> None:
             while queue:
@@ -123,28 +126,51 @@ async def run(calls: int) -> int:
         results: dict[tuple[str, int], Result] = {}
         # `repeat`: the same XR every call, as Crossplane re-reconciles it;
         # `distinct`: a new XR every call, so nothing the server cached helps.
-        cases = [
-            ("trivial", trivial_port, [request_for(xr, -1)] * calls),
-            ("agent-executor (repeat)", full_port, [request_for(xr, -1)] * calls),
-            ("agent-executor (distinct)", full_port, [request_for(xr, i) for i in range(calls)]),
-        ]
+        # Each round's distinct XRs are new to the server (names never sent before,
+        # warm-up included): a round must not find what an earlier one cached.
+        names = itertools.count()
         for callers in (1, 8):
+            cases = [
+                ("trivial", trivial_port, [request_for(xr, -1)] * (calls + WARM_UP)),
+                ("agent-executor (repeat)", full_port, [request_for(xr, -1)] * (calls + WARM_UP)),
+                (
+                    "agent-executor (distinct)",
+                    full_port,
+                    [request_for(xr, next(names)) for _ in range(calls + WARM_UP)],
+                ),
+            ]
             for label, port, reqs in cases:
                 result = await drive(port, reqs, callers, label)
                 results[(label, callers)] = result
                 report(result)
         print()
-        ok = True
-        for callers in (1, 8):
-            base = results[("trivial", callers)].rate
-            for label in ("agent-executor (repeat)", "agent-executor (distinct)"):
-                ratio = results[(label, callers)].rate / base
-                print(f"ratio {label:<26} / trivial at {callers} callers: {ratio:5.2f}")
-                if callers == 8 and ratio < 0.5:
-                    ok = False
-        p99 = results[("agent-executor (distinct)", 1)].pct(0.99)
-        print(f"p99 single caller, distinct XRs: {p99:.2f} ms (target < 5 ms)")
-        print("target met" if ok and p99 < 5 else "TARGET MISSED")
+        # DESIGN section 9: at 8 callers, the repeat case >= 0.75 of trivial and a
+        # never-seen XR >= 0.5; single caller p99 < 5 ms for both.
+        missed = []
+        for label, target in (
+            ("agent-executor (repeat)", 0.75),
+            ("agent-executor (distinct)", 0.5),
+        ):
+            for callers in (1, 8):
+                ratio = results[(label, callers)].rate / results[("trivial", callers)].rate
+                verdict = ""
+                if callers == 8:
+                    verdict = "met" if ratio >= target else "MISSED"
+                    if ratio < target:
+                        missed.append(f"{label} ratio")
+                print(
+                    f"ratio {label:<26} / trivial at {callers} callers: {ratio:5.2f}"
+                    + (f"  (target >= {target}: {verdict})" if verdict else "")
+                )
+        for label in ("agent-executor (repeat)", "agent-executor (distinct)"):
+            p99 = results[(label, 1)].pct(0.99)
+            verdict = "met" if p99 < P99_TARGET_MS else "MISSED"
+            print(
+                f"p99 single caller, {label}: {p99:.2f} ms (target < {P99_TARGET_MS} ms: {verdict})"
+            )
+            if p99 >= P99_TARGET_MS:
+                missed.append(f"{label} p99")
+        print("function targets: " + ("all met" if not missed else "MISSED " + ", ".join(missed)))
         return 0
     finally:
         for proc in (full_proc, trivial_proc):
