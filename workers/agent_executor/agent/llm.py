@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 
 from workers.agent_executor.agent.fallback import first_available
 from workers.agent_executor.agent.key_files import KeyFiles
@@ -293,13 +293,17 @@ class LLMClient:
         # The SDK's generic `post` (its documented way to send a body as is), not
         # `chat.completions.create`: the body is plain JSON already, and create's type-driven
         # walk over every message and tool schema was the largest single CPU cost of a job.
-        # Transport, auth headers, error types and the chunk parser are the SDK's own.
+        # Transport, auth headers, error types and the SSE parser (which raises the error an
+        # endpoint sends mid-stream) are the SDK's own. Each chunk stays the JSON object the
+        # endpoint sent (`AsyncStream[object]`): building a ChatCompletionChunk model per
+        # token, and dumping it again for `raw_event`, cost more than the rest of a token's
+        # way to a listener, and the object is exactly that dump.
         stream = await client.post(
             "/chat/completions",
             cast_to=ChatCompletion,
             body=body,
             stream=True,
-            stream_cls=AsyncStream[ChatCompletionChunk],
+            stream_cls=AsyncStream[object],
         )
         text: list[str] = []
         calls: dict[int, _ToolCallParts] = {}
@@ -308,29 +312,32 @@ class LLMClient:
         finish_reason: str | None = None
         async with stream:
             async for chunk in stream:
-                served_model = chunk.model or served_model
-                if chunk.usage is not None:
+                if not isinstance(chunk, dict):
+                    continue
+                served_model = chunk.get("model") or served_model
+                counted = chunk.get("usage")
+                if isinstance(counted, dict):
                     usage = {
-                        "prompt_tokens": chunk.usage.prompt_tokens or 0,
-                        "completion_tokens": chunk.usage.completion_tokens or 0,
+                        "prompt_tokens": counted.get("prompt_tokens") or 0,
+                        "completion_tokens": counted.get("completion_tokens") or 0,
                     }
-                for choice in chunk.choices:
-                    if choice.index != 0:
+                for choice in chunk.get("choices") or ():
+                    if choice.get("index", 0) != 0:
                         continue
-                    finish_reason = choice.finish_reason or finish_reason
-                    delta = choice.delta
-                    for tc in delta.tool_calls or []:
-                        parts = calls.setdefault(tc.index, _ToolCallParts())
-                        parts.id = tc.id or parts.id
-                        if tc.function is not None:
-                            parts.name = tc.function.name or parts.name
-                            if tc.function.arguments:
-                                parts.arguments.append(tc.function.arguments)
-                    if delta.content:
-                        text.append(delta.content)
-                        await on_delta(
-                            delta.content, chunk.model_dump(mode="json", exclude_unset=True)
-                        )
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    delta = choice.get("delta") or {}
+                    for tc in delta.get("tool_calls") or ():
+                        parts = calls.setdefault(tc.get("index", 0), _ToolCallParts())
+                        parts.id = tc.get("id") or parts.id
+                        function = tc.get("function")
+                        if function:
+                            parts.name = function.get("name") or parts.name
+                            if function.get("arguments"):
+                                parts.arguments.append(function["arguments"])
+                    content = delta.get("content")
+                    if content:
+                        text.append(content)
+                        await on_delta(content, chunk)
         tool_calls = [
             {
                 "id": parts.id,
