@@ -14,7 +14,12 @@ from pydantic import SecretStr
 from testbed.fake_openai import FakeOpenAI, ToolCall, error, text, tool_calls
 from testbed.servers import free_port
 from workers.agent_executor.agent.definition import ModelConfig
-from workers.agent_executor.agent.llm import LLMClient, LLMConfigurationError, LLMResult
+from workers.agent_executor.agent.llm import (
+    LANE_CALLS,
+    LLMClient,
+    LLMConfigurationError,
+    LLMResult,
+)
 
 OPENAI_MODEL = ModelConfig(provider="openai", model="gpt-test", temperature=0.1, max_tokens=64)
 ANTHROPIC_MODEL = ModelConfig(provider="anthropic", model="claude-test", max_tokens=64)
@@ -135,6 +140,25 @@ def test_one_sdk_client_is_shared_per_endpoint() -> None:
     assert client.client_for("openai") is client.client_for("openai")
     assert client.client_for("openai") is not client.client_for("anthropic")
     assert client.client_for("openai").max_retries == 0
+
+
+def test_calls_beyond_a_lane_go_to_another_client_of_the_same_endpoint() -> None:
+    # Each SDK client's connection pool is walked per request: many calls at once are spread
+    # over clients of LANE_CALLS calls each, and a freed lane is used again first.
+    client = LLMClient.from_env({"OPENAI_API_KEY": "a"})
+    first = client.client_for("openai")
+    client._calls[first] = LANE_CALLS - 1
+    assert client.client_for("openai") is first
+    client._calls[first] = LANE_CALLS
+    second = client.client_for("openai")
+    assert second is not first
+    assert client.client_for("openai") is second
+    assert second.api_key == first.api_key and second.base_url == first.base_url
+    client._calls[first] = 1
+    assert client.client_for("openai") is first
+    client._calls.clear()
+    assert asyncio.run(client.flush()) == 1, "one endpoint's clients, counted once"
+    assert first.is_closed() and second.is_closed()
 
 
 def test_a_settings_object_configures_the_client(fake: FakeOpenAI) -> None:

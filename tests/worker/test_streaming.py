@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from unittest import mock
 
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
@@ -139,3 +140,54 @@ def test_closing_writes_what_is_queued(redis_url: str) -> None:
         await redis.aclose()
 
     asyncio.run(main())
+
+
+def test_a_jobs_stream_gets_its_ttl_with_its_first_event_and_its_end(redis_url: str) -> None:
+    # Not with every batch: in between, at most every refresh interval. A job killed mid-run
+    # still leaves a stream that expires.
+    async def body(redis: Redis, publisher: EventPublisher) -> None:
+        publisher.start()
+        sink = publisher.sink("stream-ttl")
+        await sink.emit("on_llm_stream", {"delta": "first"})
+        await asyncio.sleep(0.2)  # the writer sends it at once
+        assert 0 < await redis.ttl(replay_key("stream-ttl")) <= 600
+        await redis.persist(replay_key("stream-ttl"))
+        await sink.emit("on_llm_stream", {"delta": "second"})
+        await asyncio.sleep(0.2)
+        assert await redis.ttl(replay_key("stream-ttl")) == -1, "no TTL with every event"
+        await sink.end()
+        assert 0 < await redis.ttl(replay_key("stream-ttl")) <= 600
+
+    _run(redis_url, body)
+
+
+def test_a_write_that_hangs_gives_up_and_the_writer_goes_on(redis_url: str) -> None:
+    # The writer's client has no per-read timeout: the writer bounds each round trip itself.
+    async def body(redis: Redis, publisher: EventPublisher) -> None:
+        stalled = asyncio.Event()
+
+        async def hang(*args: Any, **kwargs: Any) -> None:
+            stalled.set()
+            await asyncio.sleep(60)
+
+        publisher.start()
+        sink = publisher.sink("stream-hang")
+        original = publisher.redis.pipeline
+
+        def hanging_pipeline(*args: Any, **kwargs: Any) -> Any:
+            pipe = original(*args, **kwargs)
+            pipe.execute = hang  # type: ignore[method-assign,assignment]
+            return pipe
+
+        publisher.redis.pipeline = hanging_pipeline  # type: ignore[method-assign]
+        await sink.emit("on_llm_stream", {"delta": "lost"})
+        await asyncio.wait_for(stalled.wait(), 2)
+        publisher.redis.pipeline = original  # type: ignore[method-assign]
+        await sink.end()
+        replay = await _replayed(redis, "stream-hang")
+        assert [e["event_type"] for e in replay] == ["end"]
+
+    before = _errors()
+    with mock.patch("workers.agent_executor.streaming.WRITE_TIMEOUT_SECONDS", 0.3):
+        _run(redis_url, body)
+    assert _errors() - before == 1

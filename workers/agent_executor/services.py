@@ -155,8 +155,9 @@ async def connect(settings: Settings) -> Services:
     if settings.NATS_CREATE_STREAMS:
         await ensure_streams(js, settings)
     llm = MeteredLLMClient(settings)
+    # The event writer's own client: it bounds each write itself (see streaming.py).
     events = EventPublisher(
-        redis,
+        redis_client(settings, socket_timeout=None, socket_connect_timeout=5),
         maxlen=settings.STREAM_REPLAY_MAXLEN,
         ttl_seconds=settings.STREAM_REPLAY_TTL_SECONDS,
     )
@@ -188,6 +189,8 @@ async def close(services: Services) -> None:
     with contextlib.suppress(Exception):
         await services.nc.drain()
     await services.runner.events.close()
+    with contextlib.suppress(Exception):
+        await services.runner.events.redis.aclose()
     with contextlib.suppress(Exception):
         await services.redis.aclose()
     await services.runner.locks.close()

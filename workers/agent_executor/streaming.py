@@ -5,6 +5,14 @@ and returns, and one background task writes the queue in order, many events (of 
 of jobs) per pipelined round trip. A failed write or an overflowing queue is counted and
 logged, never raised. Only a run's `end` waits, briefly, for its events to be written, so
 that a listener has them before the result event reaches NATS.
+
+The writer bounds each round trip as a whole (WRITE_TIMEOUT_SECONDS), so it is given a
+client without a per-read socket timeout (`stores.redis_client(socket_timeout=None)`): the
+client would otherwise arm a timer for every reply of a batch, two or three per event, a
+seventh of the writer's CPU. A client of its own also keeps it from waiting for a connection
+that event-stream readers hold. And a job's replay stream gets its time to live with its
+first event, then at most every EXPIRE_REFRESH_SECONDS and with its `end`, not with every
+batch.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ MAX_PENDING_EVENTS = 10_000
 BATCH_EVENTS = 500
 END_WAIT_SECONDS = 2.0
 RETRY_PAUSE_SECONDS = 0.5
+WRITE_TIMEOUT_SECONDS = 5.0
+# A tenth of the TTL when that is shorter.
+EXPIRE_REFRESH_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class _Event:
     job_id: str
     payload: str
     written: asyncio.Future[None] | None = None  # set for `end`, which waits for it
+    last: bool = False  # the job's `end`
 
 
 class EventPublisher:
@@ -58,6 +70,10 @@ class EventPublisher:
         self._task: asyncio.Task[None] | None = None
         self._writing = False  # a batch is out of the queue and on its way to Redis
         self._dropped = 0
+        self._refresh = min(EXPIRE_REFRESH_SECONDS, ttl_seconds / 10)
+        # When each job's stream last got its TTL, oldest first: only jobs that wrote
+        # within the last refresh interval.
+        self._expires: dict[str, float] = {}
 
     def start(self) -> None:
         """Start the background writer (in the running event loop)."""
@@ -81,7 +97,7 @@ class EventPublisher:
         """Queue the job's last event and wait (at most END_WAIT_SECONDS) until it is written."""
         data = {"job_id": job_id, **({"error": error} if error else {})}
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._put(_Event(job_id, _payload("end", data), written))
+        self._put(_Event(job_id, _payload("end", data), written, last=True))
         if self._task is None:
             return
         with contextlib.suppress(TimeoutError):
@@ -134,8 +150,12 @@ class EventPublisher:
                     await asyncio.sleep(RETRY_PAUSE_SECONDS)
 
     async def _write(self, batch: list[_Event]) -> bool:
+        due = self._due_expires(batch)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+            async with (
+                asyncio.timeout(WRITE_TIMEOUT_SECONDS),
+                self.redis.pipeline(transaction=False) as pipe,
+            ):
                 for event in batch:
                     pipe.publish(channel(event.job_id), event.payload)
                     pipe.xadd(
@@ -144,16 +164,19 @@ class EventPublisher:
                         maxlen=self.maxlen,
                         approximate=True,
                     )
-                # Once per job and batch: the replay stream outlives its last event by the TTL.
-                for job_id in dict.fromkeys(event.job_id for event in batch):
+                # The replay stream outlives the job's `end` by the TTL, and any other event
+                # by at least the TTL less the refresh interval.
+                for job_id in due:
                     pipe.expire(replay_key(job_id), self.ttl_seconds)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._forget(due)
             STREAM_PUBLISH_ERRORS.inc(len(batch))
             log.warning("stream publish failed", events=len(batch), error=str(exc))
             return False
         except Exception:
             # Anything else must not stop the writer either: later events would only pile up.
+            self._forget(due)
             STREAM_PUBLISH_ERRORS.inc(len(batch))
             log.exception("stream publish failed unexpectedly", events=len(batch))
             return False
@@ -161,6 +184,31 @@ class EventPublisher:
             for event in batch:
                 _settle(event)
         return True
+
+    def _due_expires(self, batch: list[_Event]) -> list[str]:
+        """The jobs of `batch` whose stream gets its TTL now: those not given it within the
+        refresh interval, and those that end here."""
+        now = asyncio.get_running_loop().time()
+        expires = self._expires
+        while expires:  # jobs given their TTL an interval ago are due again
+            oldest = next(iter(expires))
+            if now - expires[oldest] < self._refresh:
+                break
+            del expires[oldest]
+        due: dict[str, None] = {}
+        for event in batch:
+            if event.last:
+                due[event.job_id] = None
+                expires.pop(event.job_id, None)
+            elif event.job_id not in expires:
+                due[event.job_id] = None
+                expires[event.job_id] = now
+        return list(due)
+
+    def _forget(self, job_ids: list[str]) -> None:
+        """A failed write set no TTL: the jobs' next events set it."""
+        for job_id in job_ids:
+            self._expires.pop(job_id, None)
 
 
 class RedisEvents:

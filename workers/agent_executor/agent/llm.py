@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openai import AsyncOpenAI, AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 
 from workers.agent_executor.agent.fallback import first_available
 from workers.agent_executor.agent.key_files import KeyFiles
@@ -41,6 +41,12 @@ OLLAMA_OPENAI_BASE_URL = "http://localhost:11434/v1/"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 # Sent where an endpoint needs no key: the SDK refuses an empty one. Not a secret.
 NO_KEY = "not-needed"
+# Calls in progress per SDK client before another client (a "lane") of the same endpoint and
+# key takes the next one. The SDK's connection pool walks every one of its connections on
+# each request and each response's end, polling the idle ones: with hundreds of calls in
+# one pool that walk was an eighth of the worker's CPU. Lanes keep each pool small, and
+# under the SDK's 100 kept-alive connections, so no call opens a connection another closed.
+LANE_CALLS = 32
 
 OnDelta = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -143,7 +149,8 @@ class LLMClient:
         self._key_files = key_files
         # The client each provider used last: replaced when its key file changes.
         self._current: dict[str, tuple[str | None, str]] = {}
-        self._clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
+        # The clients (lanes, LANE_CALLS calls each) of each (base URL, API key).
+        self._clients: dict[tuple[str | None, str], list[AsyncOpenAI]] = {}
         # Calls in progress per client, and the clients `flush` dropped while they were in
         # use: those are closed when their last call ends, never under a running call.
         self._calls: dict[AsyncOpenAI, int] = {}
@@ -167,7 +174,8 @@ class LLMClient:
         )
 
     def client_for(self, provider: str) -> AsyncOpenAI:
-        """The shared SDK client for `provider` (LLMConfigurationError without an API key)."""
+        """A shared SDK client for `provider` (LLMConfigurationError without an API key): the
+        first of its lanes with fewer than LANE_CALLS calls in progress, or a new lane."""
         if provider not in self._endpoints:
             raise LLMConfigurationError(f"unknown LLM provider '{provider}'")
         base_url, configured = self._endpoints[provider]
@@ -180,15 +188,18 @@ class LLMClient:
         key = (base_url, api_key)
         previous = self._current.get(provider)
         if previous is not None and previous != key and previous in self._clients:
-            # The key was rotated: the old client goes once its calls in progress end.
-            self._retire(self._clients.pop(previous))
+            # The key was rotated: the old clients go once their calls in progress end.
+            for old in self._clients.pop(previous):
+                self._retire(old)
         self._current[provider] = key
-        client = self._clients.get(key)
-        if client is None:
-            client = AsyncOpenAI(
-                api_key=api_key, base_url=base_url, max_retries=0, timeout=self._timeout
-            )
-            self._clients[key] = client
+        lanes = self._clients.setdefault(key, [])
+        for client in lanes:
+            if self._calls.get(client, 0) < LANE_CALLS:
+                return client
+        client = AsyncOpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=self._timeout
+        )
+        lanes.append(client)
         return client
 
     def _retire(self, client: AsyncOpenAI) -> None:
@@ -201,13 +212,14 @@ class LLMClient:
             await client.close()
 
     async def flush(self) -> int:
-        """Drop every cached SDK client (and its connections); return how many were dropped.
+        """Drop every cached SDK client (and its connections); return for how many endpoints
+        (base URL and key) they were.
 
         The next call builds a new client. A client still serving a call is closed when
         that call ends, so a flush never breaks a running job.
         """
         dropped, self._clients = list(self._clients.values()), {}
-        for client in dropped:
+        for client in (lane for lanes in dropped for lane in lanes):
             if self._calls.get(client):
                 self._retired.add(client)
             else:
@@ -216,7 +228,8 @@ class LLMClient:
 
     async def aclose(self) -> None:
         """Close every SDK client's connection pool."""
-        clients, self._clients = [*self._clients.values(), *self._retired], {}
+        lanes = [client for clients in self._clients.values() for client in clients]
+        clients, self._clients = [*lanes, *self._retired], {}
         self._retired = set()
         for client in clients:
             await client.close()
@@ -293,13 +306,17 @@ class LLMClient:
         # The SDK's generic `post` (its documented way to send a body as is), not
         # `chat.completions.create`: the body is plain JSON already, and create's type-driven
         # walk over every message and tool schema was the largest single CPU cost of a job.
-        # Transport, auth headers, error types and the chunk parser are the SDK's own.
+        # Transport, auth headers, error types and the SSE parser (which raises the error an
+        # endpoint sends mid-stream) are the SDK's own. Each chunk stays the JSON object the
+        # endpoint sent (`AsyncStream[object]`): building a ChatCompletionChunk model per
+        # token, and dumping it again for `raw_event`, cost more than the rest of a token's
+        # way to a listener, and the object is exactly that dump.
         stream = await client.post(
             "/chat/completions",
             cast_to=ChatCompletion,
             body=body,
             stream=True,
-            stream_cls=AsyncStream[ChatCompletionChunk],
+            stream_cls=AsyncStream[object],
         )
         text: list[str] = []
         calls: dict[int, _ToolCallParts] = {}
@@ -308,29 +325,32 @@ class LLMClient:
         finish_reason: str | None = None
         async with stream:
             async for chunk in stream:
-                served_model = chunk.model or served_model
-                if chunk.usage is not None:
+                if not isinstance(chunk, dict):
+                    continue
+                served_model = chunk.get("model") or served_model
+                counted = chunk.get("usage")
+                if isinstance(counted, dict):
                     usage = {
-                        "prompt_tokens": chunk.usage.prompt_tokens or 0,
-                        "completion_tokens": chunk.usage.completion_tokens or 0,
+                        "prompt_tokens": counted.get("prompt_tokens") or 0,
+                        "completion_tokens": counted.get("completion_tokens") or 0,
                     }
-                for choice in chunk.choices:
-                    if choice.index != 0:
+                for choice in chunk.get("choices") or ():
+                    if choice.get("index", 0) != 0:
                         continue
-                    finish_reason = choice.finish_reason or finish_reason
-                    delta = choice.delta
-                    for tc in delta.tool_calls or []:
-                        parts = calls.setdefault(tc.index, _ToolCallParts())
-                        parts.id = tc.id or parts.id
-                        if tc.function is not None:
-                            parts.name = tc.function.name or parts.name
-                            if tc.function.arguments:
-                                parts.arguments.append(tc.function.arguments)
-                    if delta.content:
-                        text.append(delta.content)
-                        await on_delta(
-                            delta.content, chunk.model_dump(mode="json", exclude_unset=True)
-                        )
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    delta = choice.get("delta") or {}
+                    for tc in delta.get("tool_calls") or ():
+                        parts = calls.setdefault(tc.get("index", 0), _ToolCallParts())
+                        parts.id = tc.get("id") or parts.id
+                        function = tc.get("function")
+                        if function:
+                            parts.name = function.get("name") or parts.name
+                            if function.get("arguments"):
+                                parts.arguments.append(function["arguments"])
+                    content = delta.get("content")
+                    if content:
+                        text.append(content)
+                        await on_delta(content, chunk)
         tool_calls = [
             {
                 "id": parts.id,
