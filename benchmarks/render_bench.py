@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,9 +35,9 @@ REPO_PARTS = ("contract", "functions", "platform/apis")
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
 
-def claim(index: int, concurrency: int | None = None) -> dict[str, object]:
+def claim(index: int, concurrency: int | None = None) -> dict[str, Any]:
     """Claim `index` of a generated tenant: names, namespaces and concurrency vary."""
-    document = copy.deepcopy(_BASE)
+    document: dict[str, Any] = copy.deepcopy(_BASE)
     document["metadata"]["name"] = f"executor-{index:04d}"
     document["metadata"]["namespace"] = f"team-{index % 10}"
     document["spec"]["concurrency"] = concurrency or 1 + index % 16
@@ -110,7 +111,7 @@ def reference_render(paths: list[Path]) -> str:
     class Dumper(yaml.CSafeDumper):
         pass
 
-    def literal(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    def literal(dumper: Any, value: str) -> Any:
         style = "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
