@@ -8,6 +8,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TextIO
 
@@ -83,9 +84,9 @@ def render_command(args: argparse.Namespace) -> int:
         local.stop()
         _print_findings(errors, sys.stderr)
         return 1
+    from functions.render.batch import render_printed
     from functions.render.claims import find_claims
     from functions.render.engine import Engine
-    from functions.render.yaml_io import dump_stream
 
     compositions = _every(_compositions(args), "Composition")
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
@@ -99,18 +100,21 @@ def render_command(args: argparse.Namespace) -> int:
                 "no AgentExecutor, PostgresInstance or DragonflyInstance found in "
                 + ", ".join(map(str, args.paths))
             )
-        results = engine.render_many([c.document for c in claims], observed)
-        for claim in claims:
-            try:
-                rendered = next(results)
-            except RenderError as exc:
-                raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
-            out.append(dump_stream(rendered.documents(args.include_function_results)))
-            warnings += [
-                Finding(claim.path, *split_message(r["message"]), claim.index, Severity.WARNING)
-                for r in rendered.results
-                if r["severity"] == "SEVERITY_WARNING"
-            ]
+        documents = [c.document for c in claims]
+        with closing(
+            render_printed(engine, documents, observed, args.include_function_results)
+        ) as results:
+            for claim in claims:
+                try:
+                    rendered = next(results)
+                except RenderError as exc:
+                    raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
+                out.append(rendered.stream())
+                warnings += [
+                    Finding(claim.path, *split_message(r["message"]), claim.index, Severity.WARNING)
+                    for r in rendered.results
+                    if r["severity"] == "SEVERITY_WARNING"
+                ]
     sys.stdout.write("".join(out))
     _print_findings(warnings, sys.stderr)
     return 0

@@ -12,16 +12,16 @@ from __future__ import annotations
 import difflib
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from functions.render.batch import render_printed
 from functions.render.claims import find_claims, yaml_files
 from functions.render.engine import Engine
 from functions.render.errors import RenderError
 from functions.render.gitops import git, merge_base
-from functions.render.yaml_io import DocumentError, dump, load_stream
+from functions.render.yaml_io import DocumentError, load_stream
 
 # Changes under these paths can change every claim's rendering.
 API_PATHS = ("contract/", "functions/agent_executor/", "platform/apis/")
@@ -68,14 +68,6 @@ def worktree(repo: Path, ref: str) -> Iterator[Path]:
             git(repo, "worktree", "remove", "--force", str(target))
 
 
-def _key(document: dict[str, Any]) -> str:
-    meta = document.get("metadata", {}) or {}
-    where = (
-        f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
-    )
-    return f"{document.get('kind')} {where}"
-
-
 def render_files(root: Path, relative: list[str]) -> dict[tuple[str, str], str]:
     """(claim file, resource) → YAML, for every claim in the files that exist under root.
 
@@ -94,15 +86,18 @@ def render_files(root: Path, relative: list[str]) -> dict[tuple[str, str], str]:
     ]
     functions = load_stream(root / FUNCTIONS)
     rendered: dict[tuple[str, str], str] = {}
-    with Engine(root, compositions, functions) as engine:
+    with (
+        Engine(root, compositions, functions) as engine,
+        closing(render_printed(engine, [c.document for c in claims])) as results,
+    ):
         for claim in claims:
             label = f"{claim.path.relative_to(root)} ({claim.label})"
             try:
-                result = engine.render(claim.document)
+                result = next(results)
             except RenderError as exc:
                 raise RenderError(f"{label}: {exc}") from exc
-            for document in result.documents():
-                rendered[(label, _key(document))] = dump(document, sort_keys=True)
+            for key, text in result.documents:
+                rendered[(label, key)] = text
     return rendered
 
 
