@@ -13,8 +13,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,8 @@ def render_printed(
         for rendered in engine.render_many(xrs, observed):
             yield printed(rendered, include_results)
         return
-    yield from _forked(engine, xrs, observed or [], include_results, processes)
+    _set_job([_side(engine)], xrs, observed, include_results)
+    yield from _forked(processes, len(xrs), _render_chunk)
 
 
 def _processes(engine: Engine, count: int) -> int:
@@ -91,45 +93,159 @@ def _processes(engine: Engine, count: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Pair:
+    """One claim at the base and in the head (None where a side lacks it). `compare`: the
+    claim is the only one of its name on both sides, so documents the two sides render
+    alike need not be printed."""
+
+    base: dict[str, Any] | None
+    head: dict[str, Any] | None
+    compare: bool = False
+
+
+# The text given, on both sides of a compared pair, to a document rendered alike on both:
+# printing never gives an empty document.
+UNCHANGED = ""
+Outcome = Printed | RenderError
+
+
+def render_pairs(
+    base: Engine | None, head: Engine | None, pairs: list[Pair], head_order: list[int]
+) -> Generator[tuple[Outcome | None, Outcome | None], None, None]:
+    """Render each pair's claims at the base and in the head and yield both outcomes, in
+    input order; an engine may be None only when no pair has a claim on its side.
+
+    The base's claims are in pair order, the head's in `head_order` (indices of pairs). Where
+    a side fails, that side's later claims may go unrendered (None): its first error, in
+    its own order, is the one to report.
+    """
+    engines = (base, head)
+    count = sum((p.base is not None) + (p.head is not None) for p in pairs)
+    processes = min(_processes(e, count) for e in engines if e is not None) if count else 1
+    if processes > 1:
+        sides = [_side(e) if e is not None else None for e in engines]
+        _set_job(sides, [], pairs=pairs)
+        yield from _forked(processes, len(pairs), _render_pair_chunk)
+        return
+    # One side after the other, each stopping at its first error, as before there were
+    # workers: a function that does not start fails once, not once per claim.
+    rendered: list[list[Rendered | RenderError | None]] = [[None] * len(pairs) for _ in engines]
+    orders = ([i for i, p in enumerate(pairs) if p.base is not None], head_order)
+    for side, (engine, order) in enumerate(zip(engines, orders, strict=True)):
+        for index in order:
+            xr = (pairs[index].base, pairs[index].head)[side]
+            if engine is None or xr is None:
+                continue
+            try:
+                rendered[side][index] = engine.render(xr)
+            except RenderError as exc:
+                rendered[side][index] = exc
+                break
+    for index, pair in enumerate(pairs):
+        yield _printed_pair(pair, rendered[0][index], rendered[1][index])
+
+
+def _render_pair(engines: list[Engine | None], pair: Pair) -> tuple[Outcome | None, Outcome | None]:
+    sides: list[Rendered | RenderError | None] = []
+    for engine, xr in zip(engines, (pair.base, pair.head), strict=True):
+        if xr is None or engine is None:
+            sides.append(None)
+            continue
+        try:
+            sides.append(engine.render(xr))
+        except RenderError as exc:
+            sides.append(exc)
+    return _printed_pair(pair, *sides)
+
+
+def _printed_pair(
+    pair: Pair, before: Rendered | RenderError | None, after: Rendered | RenderError | None
+) -> tuple[Outcome | None, Outcome | None]:
+    if not (pair.compare and isinstance(before, Rendered) and isinstance(after, Rendered)):
+        return _outcome(before), _outcome(after)
+    # Equal pickles mean equal values, types, key order and sharing, hence equal YAML; unequal
+    # ones only mean printing both and comparing the text, as for any other document.
+    base_docs = [(document_key(d), d) for d in before.documents()]
+    head_docs = [(document_key(d), d) for d in after.documents()]
+    base_forms = {key: pickle.dumps(d, pickle.HIGHEST_PROTOCOL) for key, d in base_docs}
+    same = {
+        key
+        for key, d in head_docs
+        if base_forms.get(key) == pickle.dumps(d, pickle.HIGHEST_PROTOCOL)
+    }
+
+    def texts(docs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+        return [(k, UNCHANGED if k in same else dump(d, sort_keys=True)) for k, d in docs]
+
+    return Printed(texts(base_docs), before.results), Printed(texts(head_docs), after.results)
+
+
+def _outcome(side: Rendered | RenderError | None) -> Outcome | None:
+    return printed(side) if isinstance(side, Rendered) else side
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What a worker needs to make an engine like one of the parent's."""
+
     root: Any
     compositions: list[dict[str, Any]]
     functions: list[dict[str, Any]]
     address: str
-    xrs: list[dict[str, Any]]
-    observed: list[dict[str, Any]]
-    include_results: bool
+
+    def engine(self) -> Engine:
+        local = LocalFunction(self.root)
+        local.address = self.address  # the parent's function; this worker never stops it
+        return Engine(self.root, self.compositions, self.functions, local=local)
 
 
-# The job a forked worker inherits, and the worker's engine once made.
-_job: _Job | None = None
-_engine: Engine | None = None
-
-
-def _forked(
-    engine: Engine,
-    xrs: list[dict[str, Any]],
-    observed: list[dict[str, Any]],
-    include_results: bool,
-    processes: int,
-) -> Generator[Printed, None, None]:
-    global _job
-    _job = _Job(
+def _side(engine: Engine) -> _Side:
+    return _Side(
         engine.local.root,
         engine.compositions,
         list(engine.functions.values()),
         engine.local.address,
-        xrs,
-        observed,
-        include_results,
     )
-    chunks = [(start, min(start + CHUNK, len(xrs))) for start in range(0, len(xrs), CHUNK)]
+
+
+@dataclass(frozen=True)
+class _Job:
+    sides: list[_Side | None]
+    xrs: list[dict[str, Any]]
+    observed: list[dict[str, Any]]
+    include_results: bool
+    pairs: list[Pair]
+
+
+# The job forked workers inherit, and a worker's engines once made.
+_job: _Job | None = None
+_engines: list[Engine | None] = []
+
+
+def _set_job(
+    sides: list[_Side | None],
+    xrs: list[dict[str, Any]],
+    observed: list[dict[str, Any]] | None = None,
+    include: bool = False,
+    pairs: list[Pair] | None = None,
+) -> None:
+    global _job
+    _job = _Job(sides, xrs, observed or [], include, pairs or [])
+
+
+def _forked(
+    processes: int, count: int, work: Callable[[tuple[int, int]], list[Any]]
+) -> Generator[Any, None, None]:
+    """Run `work` over chunks of the job's `count` items in forked workers; yield each item's
+    outcome in order, raising a RenderError outcome of `render_printed` at its turn."""
+    global _job
+    chunks = [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
     # Objects that outlive the fork stay out of the workers' garbage collections (which
     # would also copy every page they touch).
     gc.freeze()
     pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
     try:
-        for outcomes in pool.map(_render_chunk, chunks):
+        for outcomes in pool.map(work, chunks):
             for outcome in outcomes:
                 if isinstance(outcome, RenderError):
                     raise outcome
@@ -140,18 +256,27 @@ def _forked(
         _job = None
 
 
+def _worker_engines() -> tuple[_Job, list[Engine | None]]:
+    assert _job is not None
+    if not _engines:
+        _engines.extend(side.engine() if side is not None else None for side in _job.sides)
+    return _job, _engines
+
+
 def _render_chunk(bounds: tuple[int, int]) -> list[Printed | RenderError]:
     """In a worker: render and print XRs `bounds[0]` to `bounds[1]` of the job."""
-    global _engine
-    assert _job is not None
-    if _engine is None:
-        local = LocalFunction(_job.root)
-        local.address = _job.address  # the parent's function; this worker never stops it
-        _engine = Engine(_job.root, _job.compositions, _job.functions, local=local)
+    job, (engine,) = _worker_engines()
+    assert engine is not None
     outcomes: list[Printed | RenderError] = []
-    for xr in _job.xrs[bounds[0] : bounds[1]]:
+    for xr in job.xrs[bounds[0] : bounds[1]]:
         try:
-            outcomes.append(printed(_engine.render(xr, _job.observed), _job.include_results))
+            outcomes.append(printed(engine.render(xr, job.observed), job.include_results))
         except RenderError as exc:
             outcomes.append(exc)
     return outcomes
+
+
+def _render_pair_chunk(bounds: tuple[int, int]) -> list[tuple[Outcome | None, Outcome | None]]:
+    """In a worker: render pairs `bounds[0]` to `bounds[1]` of the job."""
+    job, engines = _worker_engines()
+    return [_render_pair(engines, pair) for pair in job.pairs[bounds[0] : bounds[1]]]

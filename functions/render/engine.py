@@ -163,15 +163,33 @@ class Engine:
                 self.channels[address] = grpc.insecure_channel(address)
             return grpcv1.FunctionRunnerServiceStub(self.channels[address])
 
+    def _function_names(self) -> set[str]:
+        return {
+            str((step.get("functionRef") or {}).get("name"))
+            for composition in self.compositions
+            for step in composition.get("spec", {}).get("pipeline", []) or []
+        }
+
+    def launch(self) -> None:
+        """Start booting this repository's function, without waiting, if a Composition's
+        pipeline calls it and no Development target stands in for it."""
+        function = self.functions.get(FUNCTION_NAME)
+        annotations = (function or {}).get("metadata", {}).get("annotations", {}) or {}
+        if (
+            function is not None
+            and FUNCTION_NAME in self._function_names()
+            and annotations.get(RUNTIME_ANNOTATION) != "Development"
+        ):
+            self.local.launch()
+
     def start_functions(self) -> bool:
         """Start this repository's function now if a Composition's pipeline calls it. False
         when a pipeline calls a function that cannot run: rendering an XR will say why."""
         try:
-            for composition in self.compositions:
-                for step in composition.get("spec", {}).get("pipeline", []):
-                    with self._lock:
-                        self._address(step["functionRef"]["name"])
-        except (RenderError, KeyError, TypeError):
+            for name in self._function_names():
+                with self._lock:
+                    self._address(name)
+        except RenderError:
             return False
         return True
 
