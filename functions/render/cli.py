@@ -10,7 +10,7 @@ import subprocess
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from functions.jobs_cli.commands import add_jobs_parser
 from functions.render.errors import RenderError
@@ -54,16 +54,13 @@ def _compositions(args: argparse.Namespace) -> list[Path]:
     return [args.composition] if args.composition else list(DEFAULT_COMPOSITIONS)
 
 
-def _type_errors(paths: list[Path]) -> list[Finding]:
+def _type_errors(files: list[tuple[Path, list[dict[str, Any]]]]) -> list[Finding]:
     """What the API server would refuse before any function runs: unknown kinds and versions
     of the platform's group (and EventDrivenService), as `validate` words them."""
     from functions.render.api_catalog import catalog_from, type_findings
-    from functions.render.claims import yaml_files
 
     catalog = catalog_from(_every(list(DEFAULT_XRDS), "CompositeResourceDefinition"))
-    return [
-        f for path in yaml_files(paths) for f in type_findings(path, load_stream(path), catalog)
-    ]
+    return [f for path, documents in files for f in type_findings(path, documents, catalog)]
 
 
 def _print_findings(findings: list[Finding], stream: TextIO) -> None:
@@ -79,13 +76,16 @@ def render_command(args: argparse.Namespace) -> int:
     # Launch the function first: it boots while this process imports the engine.
     local = LocalFunction(ROOT)
     local.launch()
-    errors = _type_errors(args.paths)
+    from functions.render.claims import claims_in, yaml_files
+
+    # Each file read once, for the type check and for the claims.
+    files = [(path, load_stream(path)) for path in yaml_files(args.paths)]
+    errors = _type_errors(files)
     if errors:
         local.stop()
         _print_findings(errors, sys.stderr)
         return 1
     from functions.render.batch import render_printed
-    from functions.render.claims import find_claims
     from functions.render.engine import Engine
 
     compositions = _every(_compositions(args), "Composition")
@@ -94,7 +94,7 @@ def render_command(args: argparse.Namespace) -> int:
     out = []
     warnings: list[Finding] = []
     with Engine(ROOT, compositions, functions, local=local) as engine:
-        claims = find_claims(args.paths)
+        claims = claims_in(files)
         if not claims:
             raise DocumentError(
                 "no AgentExecutor, PostgresInstance or DragonflyInstance found in "
