@@ -29,6 +29,8 @@ API_PATHS = ("contract/", "functions/agent_executor/", "platform/apis/")
 APIS = Path("platform/apis")
 FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
 COMMENT_MARKER = "<!-- agentplane-diff -->"
+# Run by the function too (`python -m functions.agent_executor`), yet outside API_PATHS.
+FUNCTION_PACKAGE = "functions/__init__.py"
 
 
 @dataclass(frozen=True)
@@ -81,23 +83,27 @@ class _Side:
         return f"{claim.path.relative_to(self.root)} ({claim.label})"
 
 
-def load_side(root: Path, relative: list[str]) -> _Side:
-    """The claims in the files that exist under root, and an engine for them with that
-    side's own Compositions (every `platform/apis/*/composition.yaml` there) and function, so
-    a kind the base does not know yet fails only if the base has such a claim. The function
-    starts booting at once."""
+def load_side(
+    root: Path, relative: list[str], engine: Engine | None = None, function_root: Path | None = None
+) -> _Side:
+    """The claims in the files that exist under root, and an engine for them: `engine`, or
+    one with that side's own Compositions (every `platform/apis/*/composition.yaml` there)
+    and function (run from `function_root` when that holds the same code), so a kind the
+    base does not know yet fails only if the base has such a claim. The function starts
+    booting at once."""
     files = [root / r for r in relative if (root / r).is_file()]
     claims = find_claims(files)
     if not claims:
         return _Side(root, [], None)
-    compositions = [
-        document
-        for path in sorted((root / APIS).glob("*/composition.yaml"))
-        for document in load_stream(path)
-        if document.get("kind") == "Composition"
-    ]
-    engine = Engine(root, compositions, load_stream(root / FUNCTIONS))
-    engine.launch()
+    if engine is None:
+        compositions = [
+            document
+            for path in sorted((root / APIS).glob("*/composition.yaml"))
+            for document in load_stream(path)
+            if document.get("kind") == "Composition"
+        ]
+        engine = Engine(function_root or root, compositions, load_stream(root / FUNCTIONS))
+        engine.launch()
     return _Side(root, claims, engine)
 
 
@@ -203,23 +209,26 @@ def diff_claims(repo: Path, base: str, paths: list[Path]) -> DiffResult:
         else:
             candidates = {p for p in changed if p.endswith((".yaml", ".yml"))}
         claim_files = sorted(c for c in candidates if in_scope(c))
+        # Nothing the function, its APIs or its package run changed: one engine, and one
+        # function run from the working tree (its bytecode already compiled), serve both sides.
+        same_function = not api_changed and FUNCTION_PACKAGE not in changed
         try:
-            base_side = load_side(base_root, claim_files)
+            base_side = load_side(base_root, claim_files, None, repo if same_function else None)
         except DocumentError as exc:
             raise DocumentError(f"at {base}: {exc}") from exc
         sides = [base_side]
         try:
             head_side: _Side | DocumentError
             try:
-                head_side = load_side(repo, claim_files)
+                shared = base_side.engine if same_function else None
+                head_side = load_side(repo, claim_files, shared)
                 sides.append(head_side)
             except DocumentError as exc:
                 head_side = exc
             before, after = render_sides(base_side, head_side)
         finally:
-            for side in sides:
-                if side.engine is not None:
-                    side.engine.close()
+            for engine in {id(s.engine): s.engine for s in sides if s.engine is not None}.values():
+                engine.close()
     return DiffResult(compare(before, after), claim_files, api_changed)
 
 
