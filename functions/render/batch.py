@@ -2,10 +2,13 @@
 
 Most of a render's time is this process's own: turning the function's Structs into plain
 data and printing them as YAML, both pure Python under one GIL. On Linux a batch is
-therefore split between forked worker processes, each with its own channel to the one
-function process the parent started; each prints its XRs and sends back the text, and the
-parent yields them in input order. Elsewhere, or for a handful of XRs, the engine's
-threads render and this thread prints, as before.
+therefore split between forked worker processes, each with its own channels to the function
+processes the parent started; each prints its XRs and sends back the text, and the parent
+yields them in input order. Elsewhere, or for a handful of XRs, the engine's threads render
+and this thread prints, as before.
+
+`render_pairs` does the same for `diff`: each claim is rendered at the base and in the head
+by the same worker, which prints only the documents that differ.
 """
 
 from __future__ import annotations
