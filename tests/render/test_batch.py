@@ -52,8 +52,8 @@ def claims(count: int) -> list[dict[str, Any]]:
     return made
 
 
-def alone(engine: Engine, xr: dict[str, Any]) -> str:
-    documents = engine.render(xr).documents()
+def alone(engine: Engine, xr: dict[str, Any], include_results: bool = False) -> str:
+    documents = engine.render(xr).documents(include_results)
     return "".join(
         "---\n" + yaml.dump(d, Dumper=_Stock, sort_keys=True, default_flow_style=False, width=100)
         for d in documents
@@ -61,15 +61,18 @@ def alone(engine: Engine, xr: dict[str, Any]) -> str:
 
 
 @pytest.mark.slow
-def test_a_batch_prints_what_each_claim_alone_prints() -> None:
+@pytest.mark.parametrize("include_results", [False, True])
+def test_a_batch_prints_what_each_claim_alone_prints(include_results: bool) -> None:
     # A fresh engine: forking is only done before gRPC has made a channel.
     compositions = [d for path in DEFAULT_COMPOSITIONS for d in load_stream(path)]
     xrs = claims(COUNT)
+    xrs[1]["spec"]["image"] = "ghcr.io/bizmatters/deepagents-runtime:latest"  # a warning
     with Engine(ROOT, compositions, load_stream(DEFAULT_FUNCTIONS)) as fresh:
         assert batch._processes(fresh, len(xrs)) > 1 or len(os.sched_getaffinity(0)) == 1
-        together = "".join(p.stream() for p in batch.render_printed(fresh, xrs))
-        expected = "".join(alone(fresh, xr) for xr in xrs)
-    assert together == expected
+        outputs = list(batch.render_printed(fresh, xrs, [], include_results))
+        expected = "".join(alone(fresh, xr, include_results) for xr in xrs)
+    assert "".join(p.stream() for p in outputs) == expected
+    assert any(r["severity"] == "SEVERITY_WARNING" for r in outputs[1].results)
 
 
 @pytest.mark.slow
