@@ -58,11 +58,16 @@ def yaml_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def find_claims(paths: list[Path]) -> list[Claim]:
-    """Every claim (of any of the three kinds) in the given files and directories."""
+def claims_in(files: list[tuple[Path, list[dict[str, Any]]]]) -> list[Claim]:
+    """Every claim (of any of the three kinds) among the documents of each file, as read."""
     return [
         Claim(path, document, index)
-        for path in yaml_files(paths)
-        for index, document in enumerate(load_stream(path), start=1)
+        for path, documents in files
+        for index, document in enumerate(documents, start=1)
         if is_claim(document)
     ]
+
+
+def find_claims(paths: list[Path]) -> list[Claim]:
+    """Every claim (of any of the three kinds) in the given files and directories."""
+    return claims_in([(path, load_stream(path)) for path in yaml_files(paths)])

@@ -8,8 +8,9 @@ import argparse
 import shutil
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from functions.jobs_cli.commands import add_jobs_parser
 from functions.render.errors import RenderError
@@ -53,16 +54,13 @@ def _compositions(args: argparse.Namespace) -> list[Path]:
     return [args.composition] if args.composition else list(DEFAULT_COMPOSITIONS)
 
 
-def _type_errors(paths: list[Path]) -> list[Finding]:
+def _type_errors(files: list[tuple[Path, list[dict[str, Any]]]]) -> list[Finding]:
     """What the API server would refuse before any function runs: unknown kinds and versions
     of the platform's group (and EventDrivenService), as `validate` words them."""
     from functions.render.api_catalog import catalog_from, type_findings
-    from functions.render.claims import yaml_files
 
     catalog = catalog_from(_every(list(DEFAULT_XRDS), "CompositeResourceDefinition"))
-    return [
-        f for path in yaml_files(paths) for f in type_findings(path, load_stream(path), catalog)
-    ]
+    return [f for path, documents in files for f in type_findings(path, documents, catalog)]
 
 
 def _print_findings(findings: list[Finding], stream: TextIO) -> None:
@@ -78,14 +76,17 @@ def render_command(args: argparse.Namespace) -> int:
     # Launch the function first: it boots while this process imports the engine.
     local = LocalFunction(ROOT)
     local.launch()
-    errors = _type_errors(args.paths)
+    from functions.render.claims import claims_in, yaml_files
+
+    # Each file read once, for the type check and for the claims.
+    files = [(path, load_stream(path)) for path in yaml_files(args.paths)]
+    errors = _type_errors(files)
     if errors:
         local.stop()
         _print_findings(errors, sys.stderr)
         return 1
-    from functions.render.claims import find_claims
+    from functions.render.batch import render_printed
     from functions.render.engine import Engine
-    from functions.render.yaml_io import dump_stream
 
     compositions = _every(_compositions(args), "Composition")
     functions = [d for d in load_stream(args.functions) if d.get("kind") == "Function"]
@@ -93,24 +94,27 @@ def render_command(args: argparse.Namespace) -> int:
     out = []
     warnings: list[Finding] = []
     with Engine(ROOT, compositions, functions, local=local) as engine:
-        claims = find_claims(args.paths)
+        claims = claims_in(files)
         if not claims:
             raise DocumentError(
                 "no AgentExecutor, PostgresInstance or DragonflyInstance found in "
                 + ", ".join(map(str, args.paths))
             )
-        results = engine.render_many([c.document for c in claims], observed)
-        for claim in claims:
-            try:
-                rendered = next(results)
-            except RenderError as exc:
-                raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
-            out.append(dump_stream(rendered.documents(args.include_function_results)))
-            warnings += [
-                Finding(claim.path, *split_message(r["message"]), claim.index, Severity.WARNING)
-                for r in rendered.results
-                if r["severity"] == "SEVERITY_WARNING"
-            ]
+        documents = [c.document for c in claims]
+        with closing(
+            render_printed(engine, documents, observed, args.include_function_results)
+        ) as results:
+            for claim in claims:
+                try:
+                    rendered = next(results)
+                except RenderError as exc:
+                    raise RenderError(f"{claim.path} ({claim.label}): {exc}") from exc
+                out.append(rendered.stream())
+                warnings += [
+                    Finding(claim.path, *split_message(r["message"]), claim.index, Severity.WARNING)
+                    for r in rendered.results
+                    if r["severity"] == "SEVERITY_WARNING"
+                ]
     sys.stdout.write("".join(out))
     _print_findings(warnings, sys.stderr)
     return 0

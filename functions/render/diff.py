@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from functions.render.claims import find_claims, yaml_files
+from functions.render.batch import Outcome, Pair, Printed, render_pairs
+from functions.render.claims import Claim, find_claims, yaml_files
 from functions.render.engine import Engine
 from functions.render.errors import RenderError
 from functions.render.gitops import git, merge_base
-from functions.render.yaml_io import DocumentError, dump, load_stream
+from functions.render.yaml_io import DocumentError, load_stream
 
 # Changes under these paths can change every claim's rendering.
 API_PATHS = ("contract/", "functions/agent_executor/", "platform/apis/")
 APIS = Path("platform/apis")
 FUNCTIONS = Path("platform/apis/agent-executor/function.yaml")
 COMMENT_MARKER = "<!-- agentplane-diff -->"
+# Run by the function too (`python -m functions.agent_executor`), yet outside API_PATHS.
+FUNCTION_PACKAGE = "functions/__init__.py"
 
 
 @dataclass(frozen=True)
@@ -68,41 +71,90 @@ def worktree(repo: Path, ref: str) -> Iterator[Path]:
             git(repo, "worktree", "remove", "--force", str(target))
 
 
-def _key(document: dict[str, Any]) -> str:
-    meta = document.get("metadata", {}) or {}
-    where = (
-        f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
-    )
-    return f"{document.get('kind')} {where}"
+@dataclass
+class _Side:
+    """The claims of one side and the engine that renders them (None without claims)."""
+
+    root: Path
+    claims: list[Claim]
+    engine: Engine | None
+
+    def label(self, claim: Claim) -> str:
+        return f"{claim.path.relative_to(self.root)} ({claim.label})"
 
 
-def render_files(root: Path, relative: list[str]) -> dict[tuple[str, str], str]:
-    """(claim file, resource) → YAML, for every claim in the files that exist under root.
-
-    Each side renders with its own Compositions (every `platform/apis/*/composition.yaml`
-    there), so a kind the base does not know yet fails only if the base has such a claim.
-    """
+def load_side(
+    root: Path, relative: list[str], engine: Engine | None = None, function_root: Path | None = None
+) -> _Side:
+    """The claims in the files that exist under root, and an engine for them: `engine`, or
+    one with that side's own Compositions (every `platform/apis/*/composition.yaml` there)
+    and function (run from `function_root` when that holds the same code), so a kind the
+    base does not know yet fails only if the base has such a claim. The function starts
+    booting at once."""
     files = [root / r for r in relative if (root / r).is_file()]
     claims = find_claims(files)
     if not claims:
-        return {}
-    compositions = [
-        document
-        for path in sorted((root / APIS).glob("*/composition.yaml"))
-        for document in load_stream(path)
-        if document.get("kind") == "Composition"
-    ]
-    functions = load_stream(root / FUNCTIONS)
-    rendered: dict[tuple[str, str], str] = {}
-    with Engine(root, compositions, functions) as engine:
-        for claim in claims:
-            label = f"{claim.path.relative_to(root)} ({claim.label})"
-            try:
-                result = engine.render(claim.document)
-            except RenderError as exc:
-                raise RenderError(f"{label}: {exc}") from exc
-            for document in result.documents():
-                rendered[(label, _key(document))] = dump(document, sort_keys=True)
+        return _Side(root, [], None)
+    if engine is None:
+        compositions = [
+            document
+            for path in sorted((root / APIS).glob("*/composition.yaml"))
+            for document in load_stream(path)
+            if document.get("kind") == "Composition"
+        ]
+        engine = Engine(function_root or root, compositions, load_stream(root / FUNCTIONS))
+        engine.launch()
+    return _Side(root, claims, engine)
+
+
+def render_sides(
+    base: _Side, head: _Side | DocumentError
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """(claim file, resource) → YAML on each side. Both sides render together, each claim
+    next to its counterpart, and a document both render alike is not printed (both get
+    UNCHANGED). Errors are raised as rendering the base, then loading and rendering the head,
+    one after the other, would raise them: the base's first, then the head's."""
+    heads = head if isinstance(head, _Side) else _Side(base.root, [], None)
+    labels = [Counter(side.label(c) for c in side.claims) for side in (base, heads)]
+    place: dict[str, int] = {}
+    pairs: list[Pair] = []
+    for claim in base.claims:
+        label = base.label(claim)
+        place[label] = len(pairs)
+        pairs.append(Pair(claim.document, None))
+    head_place = []
+    for claim in heads.claims:
+        label = heads.label(claim)
+        unique = labels[0][label] <= 1 and labels[1][label] == 1
+        if unique and label in place:
+            index = place[label]
+            pairs[index] = Pair(pairs[index].base, claim.document, compare=True)
+        else:
+            index = len(pairs)
+            pairs.append(Pair(None, claim.document))
+        head_place.append(index)
+    outcomes: list[tuple[Outcome | None, Outcome | None]] = []
+    with closing(render_pairs(base.engine, heads.engine, pairs, head_place)) as results:
+        for claim, (before, after) in zip(base.claims, results, strict=False):
+            if isinstance(before, RenderError):
+                raise RenderError(f"{base.label(claim)}: {before}") from before
+            outcomes.append((before, after))
+        outcomes += results
+    if isinstance(head, DocumentError):
+        raise head
+    for claim, index in zip(heads.claims, head_place, strict=True):
+        if isinstance(error := outcomes[index][1], RenderError):
+            raise RenderError(f"{heads.label(claim)}: {error}") from error
+    rendered: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] = ({}, {})
+    for side, (claims, places) in enumerate(
+        ((base.claims, range(len(base.claims))), (heads.claims, head_place))
+    ):
+        owner = (base, heads)[side]
+        for claim, index in zip(claims, places, strict=True):
+            printed = outcomes[index][side]
+            assert isinstance(printed, Printed)
+            for key, text in printed.documents:
+                rendered[side][(owner.label(claim), key)] = text
     return rendered
 
 
@@ -157,11 +209,26 @@ def diff_claims(repo: Path, base: str, paths: list[Path]) -> DiffResult:
         else:
             candidates = {p for p in changed if p.endswith((".yaml", ".yml"))}
         claim_files = sorted(c for c in candidates if in_scope(c))
+        # Nothing the function, its APIs or its package run changed: one engine, and one
+        # function run from the working tree (its bytecode already compiled), serve both sides.
+        same_function = not api_changed and FUNCTION_PACKAGE not in changed
         try:
-            before = render_files(base_root, claim_files)
+            base_side = load_side(base_root, claim_files, None, repo if same_function else None)
         except DocumentError as exc:
             raise DocumentError(f"at {base}: {exc}") from exc
-        after = render_files(repo, claim_files)
+        sides = [base_side]
+        try:
+            head_side: _Side | DocumentError
+            try:
+                shared = base_side.engine if same_function else None
+                head_side = load_side(repo, claim_files, shared)
+                sides.append(head_side)
+            except DocumentError as exc:
+                head_side = exc
+            before, after = render_sides(base_side, head_side)
+        finally:
+            for engine in {id(s.engine): s.engine for s in sides if s.engine is not None}.values():
+                engine.close()
     return DiffResult(compare(before, after), claim_files, api_changed)
 
 

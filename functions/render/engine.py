@@ -9,6 +9,7 @@ Any other function needs the real Crossplane CLI (`--engine crossplane`).
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ import grpc
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from google.protobuf import struct_pb2
 
 from functions.agent_executor.xrd import FUNCTION_NAME
 from functions.render.errors import RenderError
@@ -56,6 +58,33 @@ class Rendered:
         """The output stream: XR, composed resources by resource name, then results."""
         docs = [self.composite, *self.resources]
         return docs + self.results if include_results else docs
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    """A Struct Value as plain data, as `resource.struct_to_dict` then `integral` give it
+    (integral numbers as ints, infinities and NaN refused), in one pass."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "struct_value":
+        return {k: _plain(v) for k, v in value.struct_value.fields.items()}
+    if kind == "number_value":
+        number = value.number_value
+        if number.is_integer():
+            return int(number)
+        if math.isinf(number) or math.isnan(number):
+            raise ValueError(f"Fail to serialize {number} for Value.number_value")
+        return number
+    if kind == "list_value":
+        return [_plain(v) for v in value.list_value.values]
+    if kind == "bool_value":
+        return value.bool_value
+    return None  # null_value, or no value at all
+
+
+def plain(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a plain dict: what `integral(resource.struct_to_dict(struct))` returns."""
+    return {k: _plain(v) for k, v in struct.fields.items()}
 
 
 def integral(value: Any) -> Any:
@@ -133,6 +162,36 @@ class Engine:
             if address not in self.channels:
                 self.channels[address] = grpc.insecure_channel(address)
             return grpcv1.FunctionRunnerServiceStub(self.channels[address])
+
+    def _function_names(self) -> set[str]:
+        return {
+            str((step.get("functionRef") or {}).get("name"))
+            for composition in self.compositions
+            for step in composition.get("spec", {}).get("pipeline", []) or []
+        }
+
+    def launch(self) -> None:
+        """Start booting this repository's function, without waiting, if a Composition's
+        pipeline calls it and no Development target stands in for it."""
+        function = self.functions.get(FUNCTION_NAME)
+        annotations = (function or {}).get("metadata", {}).get("annotations", {}) or {}
+        if (
+            function is not None
+            and FUNCTION_NAME in self._function_names()
+            and annotations.get(RUNTIME_ANNOTATION) != "Development"
+        ):
+            self.local.launch()
+
+    def start_functions(self) -> bool:
+        """Start this repository's function now if a Composition's pipeline calls it. False
+        when a pipeline calls a function that cannot run: rendering an XR will say why."""
+        try:
+            for name in self._function_names():
+                with self._lock:
+                    self._address(name)
+        except RenderError:
+            return False
+        return True
 
     def composition_for(self, xr: dict[str, Any]) -> dict[str, Any]:
         """The Composition whose compositeTypeRef matches the XR."""
@@ -222,7 +281,7 @@ class Engine:
         metadata = xr.get("metadata", {})
         name, namespace = metadata.get("name", ""), metadata.get("namespace")
         all_ready = all(r.ready == fnv1.READY_TRUE for r in desired.resources.values())
-        status = integral(resource.struct_to_dict(desired.composite.resource).get("status", {}))
+        status = plain(desired.composite.resource).get("status", {})
         status["conditions"] = [
             {
                 "type": "Ready",
@@ -248,7 +307,7 @@ class Engine:
         }
         composed = []
         for key in sorted(desired.resources):
-            manifest = integral(resource.struct_to_dict(desired.resources[key].resource))
+            manifest = plain(desired.resources[key].resource)
             meta = manifest.setdefault("metadata", {})
             meta.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
             meta.setdefault("labels", {})[COMPOSITE_LABEL] = name
