@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from functions.agent_executor import names
@@ -21,6 +21,7 @@ from functions.agent_executor.builders.service import build_service
 from functions.agent_executor.builders.service_account import build_service_account
 from functions.agent_executor.builders.service_monitor import build_service_monitor
 from functions.agent_executor.names import Workload
+from functions.agent_executor.reply import EncodedResources
 from functions.agent_executor.spec import AgentExecutorSpec
 from functions.agent_executor.struct_wire import struct_bytes
 
@@ -63,14 +64,14 @@ class Composed:
     spec: AgentExecutorSpec | None
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    # (composition resource name, its manifest as `google.protobuf.Struct` wire bytes): a
-    # response carries them as they are (functions/agent_executor/reply.py).
-    encoded: tuple[tuple[str, bytes], ...] = ()
+    # The manifests as `google.protobuf.Struct` wire bytes, ready to go into a response as
+    # they are (functions/agent_executor/reply.py).
+    encoded: EncodedResources = field(default_factory=EncodedResources)
 
     @property
     def resources(self) -> tuple[str, ...]:
         """The composition resource names, in the order they were built."""
-        return tuple(name for name, _ in self.encoded)
+        return self.encoded.names
 
 
 def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
@@ -79,7 +80,7 @@ def compose_xr(name: str, namespace: str, raw_spec: object) -> Composed:
     verdict = admit(name, namespace, raw_spec)
     if verdict.spec is None:
         return Composed(workload, None, tuple(verdict.errors), tuple(verdict.warnings))
-    encoded = tuple(
+    encoded = EncodedResources.encode(
         (key, struct_bytes(manifest))
         for key, manifest in desired_resources(workload, verdict.spec).items()
     )

@@ -21,7 +21,7 @@ from functions.agent_executor.readiness import (
     summarize,
     xr_status,
 )
-from functions.agent_executor.reply import Reply, resource_entries
+from functions.agent_executor.reply import Reply
 from functions.agent_executor.spec import KIND
 
 # Every kind this one function composes: one image, one pinned Function, three XRDs.
@@ -114,9 +114,8 @@ def compose_reply(req: fnv1.RunFunctionRequest, cache: ComposeCache) -> Reply:
     for key in composed.resources:
         if key in rsp.desired.resources:
             del rsp.desired.resources[key]
-    tail = resource_entries(
-        (key, struct, fnv1.READY_TRUE if readiness[key].ready else fnv1.READY_FALSE)
-        for key, struct in composed.encoded
+    tail = composed.encoded.with_readiness(
+        fnv1.READY_TRUE if readiness[key].ready else fnv1.READY_FALSE for key in composed.resources
     )
 
     status = xr_status(composed.workload, composed.spec, observed_summary(req, names.DEPLOYMENT))

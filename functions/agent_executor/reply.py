@@ -14,25 +14,58 @@ from dataclasses import dataclass
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from functions.agent_executor.struct_wire import field
+from functions.agent_executor.struct_wire import field, length
 
 # RunFunctionResponse.desired = 2; State.resources = 2 (map entries: key = 1, value = 2);
 # Resource.resource = 1, Resource.ready = 3 (an enum: a varint field).
 _DESIRED = 2
 _RESOURCES = 2
+_VALUE = 2
 _READY_TAG = b"\x18"
+_READY_VALUES: dict[int, bytes] = {
+    value: bytes((value,)) for value in (fnv1.READY_UNSPECIFIED, fnv1.READY_TRUE, fnv1.READY_FALSE)
+}
+# Each entry ends with its Resource's ready field: the tag and a one-byte enum value.
+_READY_SIZE = 2
 
 
-def resource_entries(resources: Iterable[tuple[str, bytes, int]]) -> bytes:
-    """`desired.resources` entries of a response, from (name, encoded Struct, ready) triples."""
-    entries = b"".join(
-        field(
-            _RESOURCES,
-            field(1, name.encode()) + field(2, field(1, struct) + _READY_TAG + bytes((ready,))),
-        )
-        for name, struct, ready in resources
-    )
-    return field(_DESIRED, entries) if entries else b""
+def _header(number: int, size: int) -> bytes:
+    """Tag and length of a length-delimited field whose payload is `size` bytes."""
+    return bytes((number << 3 | 2,)) + length(size)
+
+
+@dataclass(frozen=True)
+class EncodedResources:
+    """An XR's composed resources as `desired` field bytes, encoded once: each entry is kept
+    up to its Resource's `ready` field, the one part that changes from call to call."""
+
+    names: tuple[str, ...] = ()
+    heads: tuple[bytes, ...] = ()
+    # The `desired` field's tag and length: the same whatever each resource's readiness.
+    desired_header: bytes = b""
+
+    @classmethod
+    def encode(cls, resources: Iterable[tuple[str, bytes]]) -> EncodedResources:
+        """From (composition resource name, encoded Struct) pairs."""
+        names: list[str] = []
+        heads: list[bytes] = []
+        for name, struct in resources:
+            key = field(1, name.encode())
+            resource = field(1, struct)
+            value = _header(_VALUE, len(resource) + _READY_SIZE) + resource
+            heads.append(_header(_RESOURCES, len(key) + len(value) + _READY_SIZE) + key + value)
+            names.append(name)
+        if not heads:
+            return cls()
+        total = sum(len(head) + _READY_SIZE for head in heads)
+        return cls(tuple(names), tuple(heads), _header(_DESIRED, total))
+
+    def with_readiness(self, ready: Iterable[int]) -> bytes:
+        """The `desired` field, each resource with its readiness (`fnv1.READY_*`, in order)."""
+        parts = [self.desired_header]
+        for head, value in zip(self.heads, ready, strict=True):
+            parts += (head, _READY_TAG, _READY_VALUES[value])
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)

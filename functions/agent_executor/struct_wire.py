@@ -36,13 +36,14 @@ def _varint(n: int) -> bytes:
 _SHORT = [_varint(n) for n in range(1 << 14)]
 
 
-def _length(n: int) -> bytes:
+def length(n: int) -> bytes:
+    """The varint of a length-delimited field's length."""
     return _SHORT[n] if n < 1 << 14 else _varint(n)
 
 
 def field(number: int, payload: bytes) -> bytes:
     """A length-delimited field: tag (wire type 2), length, payload."""
-    return _SHORT[number << 3 | 2] + _length(len(payload)) + payload
+    return _SHORT[number << 3 | 2] + length(len(payload)) + payload
 
 
 def value_bytes(value: Any) -> bytes:
@@ -50,13 +51,13 @@ def value_bytes(value: Any) -> bytes:
     kind = type(value)
     if kind is str:
         data: bytes = value.encode()
-        return b"\x1a" + _length(len(data)) + data
+        return b"\x1a" + length(len(data)) + data
     if kind is dict:
         data = struct_bytes(value)
-        return b"\x2a" + _length(len(data)) + data
+        return b"\x2a" + length(len(data)) + data
     if kind is list or kind is tuple:
-        data = b"".join([b"\x0a" + _length(len(item)) + item for item in map(value_bytes, value)])
-        return b"\x32" + _length(len(data)) + data
+        data = b"".join([b"\x0a" + length(len(item)) + item for item in map(value_bytes, value)])
+        return b"\x32" + length(len(data)) + data
     if kind is bool:
         return _TRUE if value else _FALSE
     if kind is int or kind is float:
@@ -78,8 +79,8 @@ def _entry(key: str, data: bytes) -> bytes:
     if type(key) is not str:
         raise TypeError(f"a Struct key must be a string, not {type(key).__name__} {key!r}")
     name = key.encode()
-    entry = b"\x0a" + _length(len(name)) + name + b"\x12" + _length(len(data)) + data
-    return b"\x0a" + _length(len(entry)) + entry
+    entry = b"\x0a" + length(len(name)) + name + b"\x12" + length(len(data)) + data
+    return b"\x0a" + length(len(entry)) + entry
 
 
 def struct_bytes(mapping: Mapping[str, Any]) -> bytes:
