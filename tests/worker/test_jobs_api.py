@@ -234,6 +234,37 @@ def test_token_events_arrive_live_while_the_job_still_runs(
     assert arrivals["end"] - arrivals["on_llm_stream"] > SLOW - 0.5
 
 
+def test_more_followers_than_a_redis_pool_holds_each_get_every_event_and_the_worker_stays_ready(
+    start_worker: Callable[..., Worker], fake: FakeOpenAI
+) -> None:
+    # redis-py's default pool holds 100 connections; each follower holds one while it waits,
+    # and once they shared the probes' client the 101st was refused and /ready failed.
+    followers = 120
+    worker = start_worker()
+    body = _slow_job(fake)
+    httpx.post(f"{worker.url}/jobs", json=body)
+
+    async def follow(client: httpx.AsyncClient) -> list[SseEvent]:
+        async with client.stream("GET", f"/jobs/{body['job_id']}/events") as response:
+            assert response.status_code == 200
+            return list(sse_events([line async for line in response.aiter_lines()]))
+
+    async def run() -> tuple[list[list[SseEvent]], int]:
+        limits = httpx.Limits(max_connections=followers + 1)
+        async with httpx.AsyncClient(base_url=worker.url, timeout=60, limits=limits) as client:
+            streams = [asyncio.create_task(follow(client)) for _ in range(followers)]
+            await asyncio.sleep(SLOW / 2)  # every follower is waiting on the slow LLM call
+            ready = (await client.get("/ready")).status_code
+            return list(await asyncio.gather(*streams)), ready
+
+    streams, ready = asyncio.run(run())
+
+    assert ready == 200
+    expected = [(e.id, e.event) for e in streams[0]]
+    assert expected[-1][1] == "end" and "error" not in streams[0][-1].data
+    assert all([(e.id, e.event) for e in stream] == expected for stream in streams)
+
+
 def test_a_late_subscriber_gets_every_event_replayed_then_the_stream_closes(
     start_worker: Callable[..., Worker], nats: NatsServer, redis_url: str, fake: FakeOpenAI
 ) -> None:

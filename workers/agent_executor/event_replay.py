@@ -30,7 +30,7 @@ log = structlog.get_logger()
 END = "end"
 BATCH = 200
 # One blocking read waits at most this long, so deadlines and draining are noticed soon
-# after; it stays under the shared client's socket timeout (stores: 5 s).
+# after; it stays under the followers' client's socket timeout (services: 5 s).
 BLOCK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
 # A finished job's `end` reaches Redis shortly after its ledger row (the publisher writes

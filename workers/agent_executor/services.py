@@ -40,6 +40,12 @@ from workers.agent_executor.submission import queue_subject
 
 log = structlog.get_logger()
 
+# Event followers a worker serves at once, each holding one Redis connection while it waits
+# (redis-py's default pool of 100 refused the 101st, "Too many connections"). Dragonfly
+# admits 64,000 clients and Redis 10,000 by default; a follower beyond this many ends with
+# a named store failure.
+FOLLOWER_CONNECTIONS = 1024
+
 
 def nats_error_kind(error: Exception) -> str:
     """A bounded label for an error the NATS connection reports."""
@@ -71,6 +77,10 @@ class Services:
     js: JetStreamContext
     runner: Runner
     publisher: ResultPublisher
+    # The event followers' own client (SSE, the deepagents WebSocket): each follower holds
+    # one of its connections while it waits, and none of them can starve the probes' and the
+    # API's other Redis calls of `redis`.
+    followers: Redis
     # The subject POST /jobs publishes to, read from the bound consumer on first use.
     job_subject: str | None = None
 
@@ -164,7 +174,10 @@ async def connect(settings: Settings) -> Services:
     events.start()
     runner = Runner(settings, pool, saver, events, llm, JobLocks(settings.postgres_dsn))
     publisher = ResultPublisher(js, lambda: nc.max_payload)
-    services = Services(settings, pool, redis, nc, js, runner, publisher)
+    followers = redis_client(
+        settings, socket_timeout=5, socket_connect_timeout=5, max_connections=FOLLOWER_CONNECTIONS
+    )
+    services = Services(settings, pool, redis, nc, js, runner, publisher, followers)
     # Governance and control (set_budget, flush_cache): agent.governance.*, agent.control.*.
     # Events name the pod (POD_NAME, from the downward API); the host name outside Kubernetes.
     GOVERNANCE.attach(nc, worker=settings.POD_NAME)
@@ -193,6 +206,8 @@ async def close(services: Services) -> None:
         await services.runner.events.redis.aclose()
     with contextlib.suppress(Exception):
         await services.redis.aclose()
+    with contextlib.suppress(Exception):
+        await services.followers.aclose()
     await services.runner.locks.close()
     await services.pool.close()
 

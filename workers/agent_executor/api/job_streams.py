@@ -54,7 +54,7 @@ def follow_job(
         stopping=lambda: draining(app),
     )
     return follow(
-        services.redis,
+        services.followers,
         job_id,
         after=after,
         limits=limits,
