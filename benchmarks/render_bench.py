@@ -115,20 +115,7 @@ def reference_render(paths: list[Path]) -> str:
     from functions.render.cli import DEFAULT_COMPOSITIONS, DEFAULT_FUNCTIONS
     from functions.render.engine import Engine
     from functions.render.yaml_io import load_stream
-
-    class Dumper(yaml.CSafeDumper):
-        pass
-
-    def literal(dumper: Any, value: str) -> Any:
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(str, literal)
-
-    def stock(document: object) -> str:
-        return yaml.dump(
-            document, Dumper=Dumper, sort_keys=True, default_flow_style=False, width=100
-        )
+    from tests.support.stock_yaml import stock_dump
 
     compositions = [d for p in DEFAULT_COMPOSITIONS for d in load_stream(p)]
     functions = load_stream(DEFAULT_FUNCTIONS)
@@ -137,7 +124,7 @@ def reference_render(paths: list[Path]) -> str:
         for path in paths:
             for document in load_stream(path):
                 rendered = engine.render(document)
-                out += [f"---\n{stock(d)}" for d in rendered.documents()]
+                out += [f"---\n{stock_dump(d, sort_keys=True)}" for d in rendered.documents()]
     return "".join(out)
 
 

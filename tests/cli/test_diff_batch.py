@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -18,27 +17,13 @@ from functions.render.diff import DiffResult, compare, format_text
 from functions.render.engine import Engine
 from functions.render.yaml_io import load_stream
 from tests.conftest import ROOT
+from tests.support.stock_yaml import stock_dump
 from tests.support.tenant_repo import agentplane, commit_all, git, make_tenant_repo
 
 pytestmark = pytest.mark.slow
 
 TEMPLATE = yaml.safe_load((ROOT / "claims/intelligence-deepagents/agent-executor.yaml").read_text())
 COUNT = 12  # 24 renders: worker processes on a machine with two cores or more
-
-_StockBase: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Stock(_StockBase):  # type: ignore[valid-type,misc]
-    """PyYAML's own representers on libyaml's emitter: the reference printer."""
-
-
-def _literal(dumper: Any, value: str) -> Any:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
-    )
-
-
-_Stock.add_representer(str, _literal)
 
 
 def claim_file(repo: Path, index: int) -> Path:
@@ -62,9 +47,7 @@ def alone(engine: Engine, root: Path, files: list[str]) -> dict[tuple[str, str],
     for claim in find_claims([root / f for f in files if (root / f).is_file()]):
         label = f"{claim.path.relative_to(root)} ({claim.label})"
         for document in engine.render(claim.document).documents():
-            rendered[(label, document_key(document))] = yaml.dump(
-                document, Dumper=_Stock, sort_keys=True, default_flow_style=False, width=100
-            )
+            rendered[(label, document_key(document))] = stock_dump(document, sort_keys=True)
     return rendered
 
 

@@ -18,21 +18,7 @@ from functions.render.engine import Engine, integral, plain
 from functions.render.errors import RenderError
 from functions.render.yaml_io import load_stream
 from tests.conftest import ROOT
-
-_StockBase: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Stock(_StockBase):  # type: ignore[valid-type,misc]
-    """PyYAML's own representers on libyaml's emitter: the reference printer."""
-
-
-def _literal(dumper: Any, value: str) -> Any:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
-    )
-
-
-_Stock.add_representer(str, _literal)
+from tests.support.stock_yaml import stock_dump
 
 TEMPLATE = yaml.safe_load(
     (ROOT / "claims" / "intelligence-deepagents" / "agent-executor.yaml").read_text()
@@ -54,10 +40,7 @@ def claims(count: int) -> list[dict[str, Any]]:
 
 def alone(engine: Engine, xr: dict[str, Any], include_results: bool = False) -> str:
     documents = engine.render(xr).documents(include_results)
-    return "".join(
-        "---\n" + yaml.dump(d, Dumper=_Stock, sort_keys=True, default_flow_style=False, width=100)
-        for d in documents
-    )
+    return "".join("---\n" + stock_dump(d, sort_keys=True) for d in documents)
 
 
 @pytest.mark.slow

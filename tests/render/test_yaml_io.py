@@ -6,26 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from functions.render import yaml_io
-
-_StockBase: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Stock(_StockBase):  # type: ignore[valid-type,misc]
-    """PyYAML's own representers on the same (libyaml) emitter, with the same string
-    presenter: what `dump` printed before it had a representer of its own."""
-
-
-_Stock.add_representer(str, yaml_io._str_presenter)
-
-
-def stock(document: Any, sort_keys: bool) -> str:
-    return yaml.dump(
-        document, Dumper=_Stock, sort_keys=sort_keys, default_flow_style=False, width=100
-    )
-
+from tests.support.stock_yaml import stock_dump
 
 SHARED = {"name": "owner", "uid": "1"}
 TRICKY: list[Any] = [
@@ -58,7 +41,7 @@ TRICKY: list[Any] = [
 @pytest.mark.parametrize("sort_keys", [True, False])
 @pytest.mark.parametrize("document", TRICKY)
 def test_dump_matches_pyyaml_stock_representer(document: Any, sort_keys: bool) -> None:
-    assert yaml_io.dump(document, sort_keys=sort_keys) == stock(document, sort_keys)
+    assert yaml_io.dump(document, sort_keys=sort_keys) == stock_dump(document, sort_keys=sort_keys)
 
 
 def test_a_dict_met_twice_is_an_alias_as_pyyaml_writes_it() -> None:
@@ -70,4 +53,4 @@ def test_the_resolver_cache_does_not_leak_between_plain_and_quoted_use() -> None
     # The same string, once where it could be plain and once as a key; both as PyYAML.
     document = {"true": "true", "1": ["1", 1], "x": "x"}
     for _ in range(2):
-        assert yaml_io.dump(document, sort_keys=True) == stock(document, True)
+        assert yaml_io.dump(document, sort_keys=True) == stock_dump(document, sort_keys=True)
