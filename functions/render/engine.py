@@ -61,8 +61,8 @@ class Rendered:
 
 
 def _plain(value: struct_pb2.Value) -> Any:
-    """A Struct Value as plain data, as `resource.struct_to_dict` then `integral` give it
-    (integral numbers as ints, infinities and NaN refused), in one pass."""
+    """A Struct Value as plain data: integral numbers as ints, infinities and NaN refused (as
+    `resource.struct_to_dict` refuses them)."""
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
@@ -83,19 +83,9 @@ def _plain(value: struct_pb2.Value) -> Any:
 
 
 def plain(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as a plain dict: what `integral(resource.struct_to_dict(struct))` returns."""
+    """A Struct as a plain dict: `resource.struct_to_dict` with integral numbers as ints
+    (Struct numbers are doubles, manifests want ints)."""
     return {k: _plain(v) for k, v in struct.fields.items()}
-
-
-def integral(value: Any) -> Any:
-    """Integral floats back to ints: Struct numbers are doubles, manifests want ints."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [integral(v) for v in value]
-    return value
 
 
 def type_ref(composition: dict[str, Any]) -> tuple[str, str]:
