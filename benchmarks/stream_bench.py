@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from benchmarks.worker_bench import children, cpu_seconds, find_process, machine_busy_seconds
+from benchmarks.worker_bench import CpuProbe, children, find_process
 from testbed.database import migrate
 from testbed.servers import nats_server, postgres_server, redis_server
 from testbed.worker import Worker, agent_definition
@@ -210,33 +211,6 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-class CpuUse:
-    """CPU seconds of named processes between `start` and `stop`, and of the whole machine."""
-
-    def __init__(self, groups: dict[str, list[int] | None]) -> None:
-        self.groups = {name: pids for name, pids in groups.items() if pids}
-
-    def _now(self) -> dict[str, float]:
-        return {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
-
-    def start(self) -> None:
-        self.began, self.busy, self.wall = self._now(), machine_busy_seconds(), time.perf_counter()
-
-    def stop(self) -> None:
-        ended, wall = self._now(), time.perf_counter() - self.wall
-        self.seconds = wall
-        self.used = {name: ended[name] - self.began.get(name, 0.0) for name in ended}
-        self.machine = (machine_busy_seconds() - self.busy) / wall
-
-    def report(self) -> str:
-        parts = ", ".join(f"{name} {used / self.seconds:.2f}" for name, used in self.used.items())
-        others = max(0.0, self.machine - sum(self.used.values()) / self.seconds)
-        return (
-            f"cpu cores: {parts}; machine {self.machine:.2f} of {os.cpu_count()}, "
-            f"other processes {others:.2f}"
-        )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -281,21 +255,24 @@ def main(argv: list[str] | None = None) -> int:
             )
             port = redis_url.rsplit(":", 1)[-1].split("/")[0]
             redis_pid = find_process("redis-server", f":{port}")
-            cpu = CpuUse(
-                {
-                    "worker": [worker.proc.pid],
-                    "bench clients": [os.getpid()],
-                    "fake-llm": [fake.pid],
-                    "redis": [redis_pid] if redis_pid else None,
-                    "nats": [nats.proc.pid] if nats.proc else None,
-                    "postgres": [postmaster, *children(postmaster)] if postmaster else None,
-                }
-            )
+            worker_pid, nats_pid = worker.proc.pid, nats.proc.pid if nats.proc else None
+            groups: dict[str, Callable[[], list[int]]] = {
+                "worker": lambda: [worker_pid],
+                "bench clients": lambda: [os.getpid()],
+                "fake-llm": lambda: [fake.pid],
+            }
+            if redis_pid:
+                groups["redis"] = lambda: [redis_pid]
+            if nats_pid:
+                groups["nats"] = lambda: [nats_pid]
+            if postmaster:
+                groups["postgres"] = lambda: [postmaster, *children(postmaster)]
+            cpu = CpuProbe(groups)
             try:
                 asyncio.run(_round(worker.url, redis_url, 4, "warm"))
                 cpu.start()
                 measured = asyncio.run(_round(worker.url, redis_url, args.jobs, "run"))
-                cpu.stop()
+                cpu_report = cpu.stop()
             finally:
                 worker.stop()
     finally:
@@ -331,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = statistics.median(sse) / max(statistics.median(direct), 0.001)
     print(f"SSE p50 / Redis p50: {ratio:.2f} (what the HTTP/SSE layer adds to the baseline)")
     print(
-        f"{cpu.report()}; worker {cpu.used['worker'] * 1000 / max(1, len(measured.sse)):.2f} "
-        f"ms CPU per token streamed [{cpu.seconds:.1f} s]"
+        f"{cpu_report}; worker {cpu.per_job_ms('worker', max(1, len(measured.sse))):.2f} "
+        f"ms CPU per token streamed [{cpu.elapsed:.1f} s]"
     )
     p50, p99 = statistics.median(sse), _percentile(sse, 0.99)
     print(

@@ -349,6 +349,7 @@ class CpuProbe:
     used: dict[str, float] = field(default_factory=dict)  # CPU seconds of the last interval
     connections: int = 0  # the most PostgreSQL client backends seen at once
     sampler: asyncio.Task[None] | None = None
+    elapsed: float = 0.0  # wall seconds of the last interval
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         return {name: {p: cpu_seconds(p) for p in pids()} for name, pids in self.groups.items()}
@@ -369,7 +370,7 @@ class CpuProbe:
     def stop(self) -> str:
         """`name cores, ...` over the interval, then the machine and the rest of it."""
         ended = self._snapshot()
-        wall = time.perf_counter() - self.wall
+        wall = self.elapsed = time.perf_counter() - self.wall
         if self.sampler is not None:
             self.sampler.cancel()
         busy = (machine_busy_seconds() - self.busy) / wall
@@ -380,9 +381,12 @@ class CpuProbe:
             ours += self.used[name] / wall
             parts.append(f"{name} {self.used[name] / wall:.2f}")
         others = max(0.0, busy - ours)
+        connections = (
+            f"; postgres connections <= {self.connections}" if self.postmaster is not None else ""
+        )
         return (
             f"cpu cores: {', '.join(parts)}; machine {busy:.2f} of {os.cpu_count()}, "
-            f"other processes {others:.2f}; postgres connections <= {self.connections}"
+            f"other processes {others:.2f}{connections}"
         )
 
     def per_job_ms(self, group: str, jobs: int) -> float:
