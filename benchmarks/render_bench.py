@@ -115,7 +115,7 @@ def reference_render(paths: list[Path]) -> str:
     from functions.render.cli import DEFAULT_COMPOSITIONS, DEFAULT_FUNCTIONS
     from functions.render.engine import Engine
     from functions.render.yaml_io import load_stream
-    from tests.support.stock_yaml import stock_dump
+    from testbed.stock_yaml import stock_dump
 
     compositions = [d for p in DEFAULT_COMPOSITIONS for d in load_stream(p)]
     functions = load_stream(DEFAULT_FUNCTIONS)

@@ -16,8 +16,8 @@ from functions.render.cli import DEFAULT_COMPOSITIONS, DEFAULT_FUNCTIONS
 from functions.render.diff import DiffResult, compare, format_text
 from functions.render.engine import Engine
 from functions.render.yaml_io import load_stream
+from testbed.stock_yaml import stock_dump
 from tests.conftest import ROOT
-from tests.support.stock_yaml import stock_dump
 from tests.support.tenant_repo import agentplane, commit_all, git, make_tenant_repo
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,8 @@ from functions.render.cli import DEFAULT_COMPOSITIONS, DEFAULT_FUNCTIONS
 from functions.render.engine import Engine, plain
 from functions.render.errors import RenderError
 from functions.render.yaml_io import load_stream
+from testbed.stock_yaml import stock_dump
 from tests.conftest import ROOT
-from tests.support.stock_yaml import stock_dump
 
 TEMPLATE = yaml.safe_load(
     (ROOT / "claims" / "intelligence-deepagents" / "agent-executor.yaml").read_text()

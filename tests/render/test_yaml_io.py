@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from functions.render import yaml_io
-from tests.support.stock_yaml import stock_dump
+from testbed.stock_yaml import stock_dump
 
 SHARED = {"name": "owner", "uid": "1"}
 TRICKY: list[Any] = [
