@@ -288,7 +288,20 @@ def cpu_seconds(pid: int) -> float:
 
 
 def children(parent: int) -> list[int]:
-    """The direct children of `parent`."""
+    """The direct children of `parent`.
+
+    Read from the kernel's per-thread `children` lists: the connection sampler runs in the
+    bench process, beside the bare baseline, and scanning every process in /proc twice a
+    second cost that baseline about 7 % of its CPU. The scan is the fallback for kernels
+    without those lists.
+    """
+    lists = list(Path(f"/proc/{parent}/task").glob("*/children"))
+    if lists:
+        found: list[int] = []
+        for path in lists:
+            with contextlib.suppress(OSError):
+                found += [int(pid) for pid in path.read_text().split()]
+        return found
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
