@@ -47,6 +47,8 @@ DELIVERY_REFRESH_SECONDS = 60.0
 # leader election.
 SETTLE_ATTEMPTS = 5
 SETTLE_CONFIRM_SECONDS = 2.0
+# Logged when every attempt failed: the message comes back only after the consumer's ack_wait.
+SETTLE_GIVEN_UP = "settle not confirmed after every attempt; JetStream redelivers after ack_wait"
 TERMINAL_PUBLISH_ATTEMPTS = 5
 _CONFLICT_REASON = "job id already used for another job; this message was not run"
 
@@ -386,6 +388,7 @@ async def _confirmed(nc: NatsClient, msg: Msg, payload: bytes) -> bool:
             await asyncio.sleep(min(0.5 * 2**attempt, 4))
         else:
             return True
+    log.error(SETTLE_GIVEN_UP, attempts=SETTLE_ATTEMPTS)
     return False
 
 
